@@ -1,0 +1,77 @@
+"""Incremental framing of the backend byte stream into (type, body) messages.
+
+Whatever way the bytes are split when they arrive, the same messages come out (tested with hypothesis).
+Lengths are validated before anything is buffered for them: like libpq, a message type that is always
+short may not announce more than 30,000 bytes (a sign the stream is out of sync), and no message may
+exceed the 1 GiB PostgreSQL can produce.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final
+
+from greenpsyco.wire.errors import ProtocolViolation
+from greenpsyco.wire.messages import BACKEND_CODES, MAX_MESSAGE_BODY
+
+# Types that may legitimately be long (libpq's VALID_LONG_MESSAGE_TYPE, plus CopyData both ways).
+LONG_MESSAGE_TYPES: Final = frozenset(b"TDdVENAt")
+SHORT_MESSAGE_LIMIT: Final = 30000
+
+_HEADER = struct.Struct("!ci")
+_COMPACT_AT = 1 << 16
+
+
+class Framer:
+    """A buffer that accepts bytes as they come and hands out complete messages."""
+
+    __slots__ = ("_buffer", "_pos", "max_body")
+
+    def __init__(self, max_body: int = MAX_MESSAGE_BODY) -> None:
+        self._buffer = bytearray()
+        self._pos = 0
+        self.max_body = max_body
+
+    def feed(self, data: bytes) -> None:
+        if self._pos > _COMPACT_AT and self._pos * 2 > len(self._buffer):
+            del self._buffer[: self._pos]
+            self._pos = 0
+        self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet handed out."""
+        return len(self._buffer) - self._pos
+
+    def take_raw(self, size: int) -> bytes:
+        """Up to ``size`` unframed bytes (for the single-byte SSLRequest answer)."""
+        value = bytes(self._buffer[self._pos : self._pos + size])
+        self._pos += len(value)
+        return value
+
+    def next_frame(self) -> tuple[int, bytes] | None:
+        """The next complete message as ``(type byte, body)``, or None until more bytes arrive."""
+        buffer, pos = self._buffer, self._pos
+        if len(buffer) - pos < 5:
+            return None
+        code = buffer[pos]
+        (length,) = struct.unpack_from("!i", buffer, pos + 1)
+        if code not in BACKEND_CODES:
+            raise ProtocolViolation(f"unknown backend message type {bytes([code])!r}")
+        if length < 4:
+            raise ProtocolViolation(f"message length {length} is below the minimum of 4")
+        limit = self.max_body if code in LONG_MESSAGE_TYPES else SHORT_MESSAGE_LIMIT
+        if length - 4 > limit:
+            raise ProtocolViolation(
+                f"message {bytes([code])!r} announces {length - 4} bytes, over the limit of {limit}"
+            )
+        end = pos + 1 + length
+        if len(buffer) < end:
+            return None
+        body = bytes(buffer[pos + 5 : end])
+        if end == len(buffer):
+            buffer.clear()
+            self._pos = 0
+        else:
+            self._pos = end
+        return code, body
