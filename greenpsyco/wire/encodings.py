@@ -50,7 +50,7 @@ PG_TO_PYTHON: dict[str, str] = {
 
 
 def normalize_name(name: str) -> str:
-    """PostgreSQL's canonical spelling of an encoding name (``utf-8`` -> ``UTF8``, ``latin1`` -> ``LATIN1``)."""
+    """PostgreSQL's canonical spelling of an encoding name (``utf-8`` -> ``UTF8``)."""
     return "".join(ch for ch in name.upper() if ch.isalnum() or ch == "_").replace("UTF_8", "UTF8")
 
 

@@ -26,7 +26,15 @@ class ConnectionFailure(WireError):
 
 
 class ConnectionLost(WireError):
-    """An established connection broke: the server closed it, the network failed, or a timeout hit."""
+    """An established connection broke: the server closed it, the network failed, or a timeout hit.
+
+    When the server said why before hanging up (a FATAL ErrorResponse, as after
+    ``pg_terminate_backend`` or a shutdown), ``server_error`` carries it and the message starts with it.
+    """
+
+    def __init__(self, message: str, server_error: ServerError | None = None) -> None:
+        super().__init__(message)
+        self.server_error = server_error
 
 
 class ProtocolViolation(WireError):

@@ -18,34 +18,50 @@ from greenpsyco.wire.messages import BACKEND_CODES, MAX_MESSAGE_BODY
 LONG_MESSAGE_TYPES: Final = frozenset(b"TDdVENAt")
 SHORT_MESSAGE_LIMIT: Final = 30000
 
-_HEADER = struct.Struct("!ci")
-_COMPACT_AT = 1 << 16
+_LENGTH = struct.Struct("!i").unpack_from
+_CHUNK_FROM = 1 << 18  # partial messages above this size are collected as a list of reads
 
 
 class Framer:
-    """A buffer that accepts bytes as they come and hands out complete messages."""
+    """A buffer that accepts bytes as they come and hands out complete messages.
 
-    __slots__ = ("_buffer", "_pos", "max_body")
+    The usual case, a whole response in one read, is served by slicing the received ``bytes`` with no
+    intermediate copy; only a partial message is carried over into the next feed.
+    """
+
+    __slots__ = ("_buffer", "_chunks", "_chunks_size", "_need", "_pos", "max_body")
 
     def __init__(self, max_body: int = MAX_MESSAGE_BODY) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         self._pos = 0
         self.max_body = max_body
+        # A large message arriving piecemeal is collected here and joined once, not re-copied per read.
+        self._chunks: list[bytes] = []
+        self._chunks_size = 0
+        self._need = 0
 
     def feed(self, data: bytes) -> None:
-        if self._pos > _COMPACT_AT and self._pos * 2 > len(self._buffer):
-            del self._buffer[: self._pos]
-            self._pos = 0
-        self._buffer += data
+        if self._chunks:
+            self._chunks.append(bytes(data))
+            self._chunks_size += len(data)
+            if self._chunks_size >= self._need:
+                self._buffer = b"".join(self._chunks)
+                self._chunks = []
+                self._chunks_size = 0
+        elif self._pos >= len(self._buffer):
+            self._buffer = bytes(data)
+        else:
+            self._buffer = self._buffer[self._pos :] + data
+        self._pos = 0
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet handed out."""
-        return len(self._buffer) - self._pos
+        return len(self._buffer) - self._pos + self._chunks_size
 
     def take_raw(self, size: int) -> bytes:
         """Up to ``size`` unframed bytes (for the single-byte SSLRequest answer)."""
-        value = bytes(self._buffer[self._pos : self._pos + size])
+        value = self._buffer[self._pos : self._pos + size]
         self._pos += len(value)
         return value
 
@@ -55,23 +71,25 @@ class Framer:
         if len(buffer) - pos < 5:
             return None
         code = buffer[pos]
-        (length,) = struct.unpack_from("!i", buffer, pos + 1)
+        (length,) = _LENGTH(buffer, pos + 1)
         if code not in BACKEND_CODES:
             raise ProtocolViolation(f"unknown backend message type {bytes([code])!r}")
         if length < 4:
             raise ProtocolViolation(f"message length {length} is below the minimum of 4")
-        limit = self.max_body if code in LONG_MESSAGE_TYPES else SHORT_MESSAGE_LIMIT
-        if length - 4 > limit:
-            raise ProtocolViolation(
-                f"message {bytes([code])!r} announces {length - 4} bytes, over the limit of {limit}"
-            )
+        if length > SHORT_MESSAGE_LIMIT + 4:
+            limit = self.max_body if code in LONG_MESSAGE_TYPES else SHORT_MESSAGE_LIMIT
+            if length - 4 > limit:
+                raise ProtocolViolation(
+                    f"message {bytes([code])!r} announces {length - 4} bytes, over the limit of {limit}"
+                )
         end = pos + 1 + length
         if len(buffer) < end:
+            if end - pos > _CHUNK_FROM:
+                self._chunks = [buffer[pos:]]
+                self._chunks_size = len(buffer) - pos
+                self._need = end - pos
+                self._buffer = b""
+                self._pos = 0
             return None
-        body = bytes(buffer[pos + 5 : end])
-        if end == len(buffer):
-            buffer.clear()
-            self._pos = 0
-        else:
-            self._pos = end
-        return code, body
+        self._pos = end
+        return code, buffer[pos + 5 : end]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from greenpsyco.wire.errors import MessageTooLong, ProtocolViolation
 
@@ -179,7 +179,10 @@ def copy_fail(reason: bytes) -> bytes:
 
 
 def function_call(
-    function_oid: int, arguments: Sequence[bytes | None], arg_formats: Sequence[int] = (), result_format: int = 0
+    function_oid: int,
+    arguments: Sequence[bytes | None],
+    arg_formats: Sequence[int] = (),
+    result_format: int = 0,
 ) -> bytes:
     """FunctionCall (legacy fast-path interface, still part of protocol 3.0)."""
     parts = [struct.pack("!I", function_oid), _H.pack(len(arg_formats))]
@@ -241,8 +244,9 @@ class ReadyForQuery(BackendMessage):
     status: str
 
 
-@dataclass(frozen=True, slots=True)
-class FieldDescription:
+class FieldDescription(NamedTuple):
+    """One column of a RowDescription (a tuple: built once per column of every result, so cheap)."""
+
     name: str
     table_oid: int
     column_number: int
@@ -454,20 +458,48 @@ def _fields(r: _Reader) -> dict[str, str]:
     return fields
 
 
-def _row_description(r: _Reader) -> RowDescription:
-    count = r.count16(19)  # at least a 1-byte name plus 18 bytes of attributes
+_FIELD = struct.Struct("!IhIhih")
+
+
+def decode_row_description(body: bytes, encoding: str) -> tuple[FieldDescription, ...]:
+    """The columns of a RowDescription (hot: once per result set), bounds-checked."""
+    size = len(body)
+    if size < 2:
+        raise ProtocolViolation("RowDescription shorter than its field count")
+    count = (body[0] << 8) | body[1]
+    if count & 0x8000 or count * 19 > size - 2:
+        raise ProtocolViolation(f"RowDescription announces {count} fields in {size} bytes")
     fields = []
+    pos = 2
+    unpack = _FIELD.unpack_from
     for _ in range(count):
-        name = r.cstring()
-        table_oid = r.uint32()
-        column = r.int16()
-        type_oid = r.uint32()
-        size = r.int16()
-        modifier = r.int32()
-        fmt = r.int16()
-        fields.append(FieldDescription(name, table_oid, column, type_oid, size, modifier, fmt))
-    r.end()
-    return RowDescription(tuple(fields))
+        end = body.find(b"\x00", pos)
+        if end < 0 or end + 19 > size:
+            raise ProtocolViolation("RowDescription field runs past the end of the message")
+        name = body[pos:end].decode(encoding, "replace")
+        pos = end + 19
+        fields.append(FieldDescription(name, *unpack(body, end + 1)))
+    if pos != size:
+        raise ProtocolViolation(f"{size - pos} unexpected bytes at the end of a RowDescription")
+    return tuple(fields)
+
+
+def _row_description(r: _Reader) -> RowDescription:
+    return RowDescription(decode_row_description(r.rest(), r.encoding))
+
+
+def decode_command_tag(body: bytes, encoding: str) -> str:
+    """The tag of a CommandComplete (hot: once per statement)."""
+    if not body or body[-1] != 0 or body.find(b"\x00") != len(body) - 1:
+        raise ProtocolViolation("malformed CommandComplete")
+    return body[:-1].decode(encoding, "replace")
+
+
+def decode_ready_status(body: bytes) -> str:
+    """The transaction status byte of a ReadyForQuery (hot: once per operation)."""
+    if len(body) != 1 or body not in (b"I", b"T", b"E"):
+        raise ProtocolViolation(f"malformed ReadyForQuery {body[:8]!r}")
+    return chr(body[0])
 
 
 def decode_data_row(body: bytes) -> tuple[bytes | None, ...]:
@@ -551,17 +583,11 @@ def _parameter_status(r: _Reader) -> ParameterStatus:
 
 
 def _ready(r: _Reader) -> ReadyForQuery:
-    status = chr(r.byte())
-    r.end()
-    if status not in "ITE":
-        raise ProtocolViolation(f"unknown transaction status {status!r} in ReadyForQuery")
-    return ReadyForQuery(status)
+    return ReadyForQuery(decode_ready_status(r.rest()))
 
 
 def _command_complete(r: _Reader) -> CommandComplete:
-    tag = r.cstring()
-    r.end()
-    return CommandComplete(tag)
+    return CommandComplete(decode_command_tag(r.rest(), r.encoding))
 
 
 def _notification(r: _Reader) -> NotificationResponse:

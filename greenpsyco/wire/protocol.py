@@ -26,6 +26,7 @@ _DATA_ROW: Final = ord("D")
 _ASYNC_CODES: Final = frozenset(b"SNA")
 NOTICE_QUEUE_LIMIT: Final = 1000
 NOTIFICATION_QUEUE_LIMIT: Final = 100000
+DESCRIPTION_CACHE_SIZE: Final = 256
 
 Notice = dict[str, str]
 
@@ -45,31 +46,54 @@ class ClientState:
         self.on_notice: Callable[[Notice], None] | None = None
         self.on_notification: Callable[[m.NotificationResponse], None] | None = None
         self.on_parameter: Callable[[str, str], None] | None = None
+        self._descriptions: dict[bytes, tuple[m.FieldDescription, ...]] = {}
 
     # -- input --------------------------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
         self.framer.feed(data)
 
-    def next_message(self) -> m.BackendMessage | None:
-        """The next synchronous message, or None until more bytes arrive."""
-        framer = self.framer
+    def next_frame(self) -> tuple[int, bytes] | None:
+        """The next synchronous message undecoded, as ``(type, body)``; None until more bytes arrive.
+
+        The hot path of queries decodes DataRow, RowDescription, CommandComplete and ReadyForQuery
+        itself; asynchronous messages are absorbed here on the way.
+        """
+        next_frame = self.framer.next_frame
         while True:
-            frame = framer.next_frame()
-            if frame is None:
-                return None
-            code, body = frame
-            if code == _DATA_ROW:
-                return m.DataRow(m.decode_data_row(body))
-            message = m.decode(code, body, self.encoding)
-            if code in _ASYNC_CODES:
-                self._absorb(message)
-                continue
-            if isinstance(message, m.ReadyForQuery):
-                self.transaction_status = message.status
-            elif isinstance(message, m.BackendKeyData):
-                self.backend_pid, self.backend_secret = message.process_id, message.secret_key
-            return message
+            frame = next_frame()
+            if frame is None or frame[0] not in _ASYNC_CODES:
+                return frame
+            self.absorb_frame(*frame)
+
+    def absorb_frame(self, code: int, body: bytes) -> None:
+        """Take in an asynchronous message (ParameterStatus, NoticeResponse, NotificationResponse)."""
+        self._absorb(m.decode(code, body, self.encoding))
+
+    def next_message(self) -> m.BackendMessage | None:
+        """The next synchronous message, decoded, or None until more bytes arrive."""
+        frame = self.next_frame()
+        if frame is None:
+            return None
+        code, body = frame
+        if code == _DATA_ROW:
+            return m.DataRow(m.decode_data_row(body))
+        message = m.decode(code, body, self.encoding)
+        if isinstance(message, m.ReadyForQuery):
+            self.transaction_status = message.status
+        elif isinstance(message, m.BackendKeyData):
+            self.backend_pid, self.backend_secret = message.process_id, message.secret_key
+        return message
+
+    def row_description(self, body: bytes) -> tuple[m.FieldDescription, ...]:
+        """Decode a RowDescription, remembering recent ones: a repeated query repeats its body."""
+        fields = self._descriptions.get(body)
+        if fields is None:
+            fields = m.decode_row_description(body, self.encoding)
+            if len(self._descriptions) >= DESCRIPTION_CACHE_SIZE:
+                self._descriptions.clear()
+            self._descriptions[body] = fields
+        return fields
 
     def _absorb(self, message: m.BackendMessage) -> None:
         if isinstance(message, m.ParameterStatus):
@@ -88,6 +112,7 @@ class ClientState:
 
     def set_parameter(self, name: str, value: str) -> None:
         if name == "client_encoding":
+            self._descriptions.clear()  # column names decode differently now
             try:
                 self.encoding = python_codec(value)
             except LookupError as exc:

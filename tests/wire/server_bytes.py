@@ -69,7 +69,9 @@ def notification(pid: int, channel: str, payload: str) -> bytes:
 
 
 def copy_response(code: bytes, columns: Sequence[int] = (0,)) -> bytes:
-    return frame(code, b"\x00" + struct.pack("!h", len(columns)) + b"".join(struct.pack("!h", c) for c in columns))
+    return frame(
+        code, b"\x00" + struct.pack("!h", len(columns)) + b"".join(struct.pack("!h", c) for c in columns)
+    )
 
 
 def copy_data(data: bytes) -> bytes:

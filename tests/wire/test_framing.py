@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -54,7 +56,7 @@ def test_whole_transcript_frames() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=len(TRANSCRIPT)), max_size=40))
 def test_any_split_gives_the_same_frames(cuts: list[int]) -> None:
     points = [0, *sorted(cuts), len(TRANSCRIPT)]
-    chunks = [TRANSCRIPT[a:b] for a, b in zip(points, points[1:], strict=False)]
+    chunks = [TRANSCRIPT[a:b] for a, b in itertools.pairwise(points)]
     assert frames_of(chunks) == WHOLE
 
 
@@ -100,4 +102,20 @@ def test_take_raw_reads_the_ssl_answer_byte() -> None:
     framer = Framer()
     framer.feed(b"S")
     assert framer.take_raw(1) == b"S"
+    assert framer.buffered == 0
+
+
+def test_a_large_message_in_many_reads_is_joined_once() -> None:
+    row = sb.data_row(b"y" * (3 << 20))
+    framer = Framer()
+    pieces = [row[i : i + 65536] for i in range(0, len(row), 65536)]
+    for piece in pieces[:-1]:
+        framer.feed(piece)
+        assert framer.next_frame() is None
+    assert framer.buffered == len(row) - len(pieces[-1])
+    framer.feed(pieces[-1] + sb.ready())
+    frame = framer.next_frame()
+    assert frame is not None
+    assert frame[1] == row[5:]
+    assert framer.next_frame() == (ord("Z"), b"I")
     assert framer.buffered == 0

@@ -1,0 +1,405 @@
+"""The Twisted driver: runs the same operation generators on Twisted transports, results as Deferreds.
+
+Every method here must be called in the reactor thread. An operation advances inside ``dataReceived``
+(or the connect/TLS callbacks) until it asks to READ again; what arrives while no operation runs
+(notifications, notices, parameter changes, a FATAL error before the server hangs up) is absorbed
+into the session state.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Generator, Mapping
+from typing import Any, TypeVar
+
+from OpenSSL import crypto
+from twisted.internet import defer, error, protocol
+from twisted.python.failure import Failure
+
+from greenpsyco.wire import ops, tls
+from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, resolve
+from greenpsyco.wire.errors import ConnectionLost, InterfaceMisuse, ProtocolViolation, WireError
+from greenpsyco.wire.io_blocking import auth_requirements
+from greenpsyco.wire.messages import cancel_request, terminate
+from greenpsyco.wire.protocol import ClientState
+
+T = TypeVar("T")
+
+
+def _default_reactor() -> Any:
+    from twisted.internet import reactor
+
+    return reactor
+
+
+class _Transport(protocol.Protocol):
+    """Forwards one TCP/Unix connection's events to the :class:`_Pump` that owns it."""
+
+    def __init__(self, pump: _Pump) -> None:
+        self.pump = pump
+        self.lost = False
+
+    @property
+    def raw(self) -> Any:
+        """The Twisted transport (TCP, Unix or TLS), untyped: zope interfaces defeat mypy here."""
+        return self.transport
+
+    def connectionMade(self) -> None:
+        self.pump.connection_made(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self.pump.data_received(self, data)
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        self.lost = True
+        self.pump.connection_lost(self, reason)
+
+
+class _Factory(protocol.ClientFactory):
+    def __init__(self, pump: _Pump, connected: defer.Deferred[_Transport]) -> None:
+        self.pump = pump
+        self.connected = connected
+
+    def buildProtocol(self, addr: Any) -> _Transport:
+        transport = _Transport(self.pump)
+        self.pump.pending = transport
+        return transport
+
+    def clientConnectionFailed(self, connector: Any, reason: Failure) -> None:
+        if not self.connected.called:
+            self.connected.errback(reason)
+
+
+def _as_os_error(reason: Failure) -> OSError:
+    value = reason.value
+    if isinstance(value, OSError):
+        return value
+    if isinstance(value, error.ConnectionRefusedError):
+        return ConnectionRefusedError(111, "Connection refused")
+    if isinstance(value, error.TimeoutError):
+        return TimeoutError("timeout expired")
+    if isinstance(value, error.DNSLookupError):
+        return OSError(f"could not translate host name to address: {value}")
+    if isinstance(value, error.ConnectError) and isinstance(value.osError, OSError):
+        return value.osError
+    return OSError(str(value))
+
+
+class _Pump:
+    """Advances one operation generator at a time over the connection's current transport."""
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        self.transport: _Transport | None = None
+        self.pending: _Transport | None = None
+        self.state: ClientState | None = None
+        self.op: Generator[ops.Request, bytes | str | None, Any] | None = None
+        self.result: defer.Deferred[Any] | None = None
+        self.waiting_read = False
+        self.deadline: Any = None  # an IDelayedCall
+        self.peer: tuple[int, Any] | None = None
+        self.broken = False
+        self.on_broken: Callable[[BaseException], None] | None = None
+
+    # -- running operations ---------------------------------------------------------------------
+
+    def start(self, op: Generator[ops.Request, bytes | str | None, T]) -> defer.Deferred[T]:
+        if self.op is not None:
+            op.close()
+            return defer.fail(InterfaceMisuse("another operation is in progress on this connection"))
+        if self.broken:
+            op.close()
+            return defer.fail(ConnectionLost("the connection is broken"))
+        self.op = op
+        self.result = defer.Deferred()
+        result = self.result
+        self.advance(None)
+        return result
+
+    def advance(self, answer: bytes | str | None, failure: BaseException | None = None) -> None:
+        """Feed the operation until it must wait (READ or a connection), or it finishes."""
+        op = self.op
+        assert op is not None
+        while True:
+            try:
+                request = op.throw(failure) if failure is not None else op.send(answer)
+            except StopIteration as stop:
+                self._finish(stop.value, None)
+                return
+            except BaseException as exc:  # the operation failed: report it, keep the reactor alive
+                self._finish(None, exc)
+                return
+            failure = None
+            answer = None
+            if isinstance(request, bytes):
+                if self.transport is None or self.transport.lost:
+                    failure = ConnectionLost(ops.LOST_MESSAGE)
+                else:
+                    self.transport.raw.write(request)
+            elif request is ops.READ:
+                self.waiting_read = True
+                return
+            elif isinstance(request, ops.OpenConnection):
+                self._open(request)
+                return
+            elif isinstance(request, ops.StartTLS):
+                try:
+                    creator = tls.twisted_creator(request.settings, request.host, request.hostaddr)
+                    assert self.transport is not None
+                    self.transport.raw.startTLS(creator)
+                except Exception as exc:
+                    failure = exc
+            elif request is ops.PEER_CERTIFICATE:
+                answer = self._peer_certificate()
+            else:  # pragma: no cover - every request kind is handled above
+                failure = AssertionError(f"unknown request {request!r}")
+
+    def _finish(self, value: Any, failure: BaseException | None) -> None:
+        result, self.result, self.op = self.result, None, None
+        self.waiting_read = False
+        if self.deadline is not None and self.deadline.active():
+            self.deadline.cancel()
+        self.deadline = None
+        if isinstance(failure, (ConnectionLost, ProtocolViolation, OSError)) and self.state is not None:
+            self.mark_broken(failure)
+        assert result is not None
+        if failure is not None:
+            result.errback(failure)
+        else:
+            result.callback(value)
+
+    def _peer_certificate(self) -> bytes | None:
+        assert self.transport is not None
+        transport = self.transport.raw
+        getter = getattr(transport, "getPeerCertificate", None)
+        certificate = getter() if getter is not None else None
+        if certificate is None:
+            return None
+        return bytes(crypto.dump_certificate(crypto.FILETYPE_ASN1, certificate))
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def _open(self, request: ops.OpenConnection) -> None:
+        self._drop_transport()
+        attempt: HostAttempt = request.attempt
+        connected: defer.Deferred[_Transport] = defer.Deferred()
+        factory = _Factory(self, connected)
+        timeout = request.timeout if request.timeout is not None else 30
+        if attempt.unix_socket is not None:
+            path = attempt.unix_socket
+            address: Any = "\0" + path[1:] if path.startswith("@") else path
+            connector = self.reactor.connectUNIX(address, factory, timeout=timeout)
+        else:
+            connector = self.reactor.connectTCP(
+                attempt.hostaddr or attempt.host, attempt.port, factory, timeout=timeout
+            )
+        if self.deadline is not None and self.deadline.active():
+            self.deadline.cancel()
+        self.deadline = None
+        if request.timeout is not None:
+            self.deadline = self.reactor.callLater(request.timeout, self._deadline_passed, connector)
+        self._connecting = connected
+
+        def on_connected(transport: _Transport) -> None:
+            self.transport = transport
+            peer = transport.raw.getPeer()
+            host = getattr(peer, "host", None)
+            if attempt.unix_socket is not None:
+                self.peer = (socket.AF_UNIX, address)
+            else:
+                family = socket.AF_INET6 if host and ":" in host else socket.AF_INET
+                self.peer = (family, (host, getattr(peer, "port", attempt.port)))
+            tcp = transport.raw
+            if attempt.unix_socket is None and hasattr(tcp, "setTcpNoDelay"):
+                tcp.setTcpNoDelay(True)
+                if request.keepalives.get("keepalives", "1") != "0":
+                    tcp.setTcpKeepAlive(True)
+            self.advance(host if attempt.unix_socket is None else attempt.unix_socket)
+
+        def on_failed(reason: Failure) -> None:
+            if self.op is not None:
+                self.advance(None, _as_os_error(reason))
+
+        connected.addCallbacks(on_connected, on_failed)
+
+    def _deadline_passed(self, connector: Any) -> None:
+        self.deadline = None
+        transport, self.transport = self.transport, None
+        connector.stopConnecting() if connector.state == "connecting" else None
+        if transport is not None and not transport.lost:
+            transport.pump = _Detached()  # type: ignore[assignment]
+            transport.raw.abortConnection()
+        if self.op is not None:
+            self.waiting_read = False
+            self.advance(None, TimeoutError("timeout expired"))
+
+    def _drop_transport(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None and not transport.lost:
+            transport.pump = _Detached()  # type: ignore[assignment]
+            transport.raw.loseConnection()
+
+    def connection_made(self, transport: _Transport) -> None:
+        connected = getattr(self, "_connecting", None)
+        if connected is not None and not connected.called:
+            connected.callback(transport)
+
+    def data_received(self, transport: _Transport, data: bytes) -> None:
+        if transport is not self.transport:
+            return
+        if self.op is not None and self.waiting_read:
+            self.waiting_read = False
+            self.advance(data)
+            return
+        if self.op is None and self.state is not None:
+            self.state.receive(data)
+            try:
+                ops.process_idle(self.state)
+            except WireError as exc:
+                self.mark_broken(exc)
+
+    def connection_lost(self, transport: _Transport, reason: Failure) -> None:
+        if transport is not self.transport:
+            return
+        if self.op is not None and self.waiting_read:
+            self.waiting_read = False
+            message = reason.getErrorMessage()
+            if isinstance(reason.value, error.ConnectionDone):
+                self.advance(b"")
+            else:
+                self.advance(None, ConnectionLost(f"{ops.LOST_MESSAGE}\n({message})"))
+        elif self.op is None and self.state is not None:
+            self.mark_broken(ConnectionLost(ops.LOST_MESSAGE))
+
+    def mark_broken(self, exc: BaseException) -> None:
+        if self.broken:
+            return
+        self.broken = True
+        self._drop_transport()
+        if self.on_broken is not None:
+            self.on_broken(exc)
+
+
+class _Detached:
+    """Receives the events of a transport its pump has given up on."""
+
+    def connection_made(self, transport: _Transport) -> None:
+        pass
+
+    def data_received(self, transport: _Transport, data: bytes) -> None:
+        pass
+
+    def connection_lost(self, transport: _Transport, reason: Failure) -> None:
+        pass
+
+
+class _CancelProtocol(protocol.Protocol):
+    def __init__(self, message: bytes, done: defer.Deferred[None]) -> None:
+        self.message = message
+        self.done = done
+
+    def connectionMade(self) -> None:
+        self.transport.write(self.message)  # type: ignore[union-attr,call-arg,misc]
+
+    def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
+        if not self.done.called:
+            self.done.callback(None)
+
+
+class TwistedConnection:
+    """A protocol session driven by the Twisted reactor. Call everything from the reactor thread."""
+
+    def __init__(self, pump: _Pump, connected: ops.Connected, params: ConnectParams) -> None:
+        self._pump = pump
+        self.state = connected.state
+        self.attempt = connected.attempt
+        self.params = params
+        pump.state = connected.state
+
+    @classmethod
+    def connect(
+        cls,
+        conninfo: str = "",
+        *,
+        reactor: Any = None,
+        environ: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> defer.Deferred[TwistedConnection]:
+        """Connect as libpq would; the Deferred fires with the connection once it is ready for queries."""
+        try:
+            params = resolve(conninfo, environ=environ, **kwargs)
+        except WireError as exc:
+            return defer.fail(exc)
+        return cls.connect_params(params, reactor=reactor)
+
+    @classmethod
+    def connect_params(
+        cls, params: ConnectParams, *, reactor: Any = None
+    ) -> defer.Deferred[TwistedConnection]:
+        pump = _Pump(reactor or _default_reactor())
+        try:
+            settings = tls.TLSSettings.from_params(params.values)
+            requirements = auth_requirements(params.values)
+        except WireError as exc:
+            return defer.fail(exc)
+
+        def connected(outcome: ops.Connected) -> TwistedConnection:
+            return cls(pump, outcome, params)
+
+        def failed(reason: Failure) -> Failure:
+            pump._drop_transport()
+            return reason
+
+        return pump.start(ops.connect(params, settings, requirements)).addCallbacks(connected, failed)
+
+    @property
+    def closed(self) -> bool:
+        return self._pump.transport is None
+
+    @property
+    def broken(self) -> bool:
+        return self._pump.broken
+
+    @property
+    def busy(self) -> bool:
+        return self._pump.op is not None
+
+    def set_broken_callback(self, callback: Callable[[BaseException], None] | None) -> None:
+        self._pump.on_broken = callback
+
+    def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> defer.Deferred[T]:
+        if self._pump.transport is None and not self._pump.broken:
+            op.close()
+            return defer.fail(InterfaceMisuse("connection already closed"))
+        return self._pump.start(op)
+
+    def execute(self, sql: bytes | str) -> defer.Deferred[list[ops.QueryResult]]:
+        data = sql.encode(self.state.encoding) if isinstance(sql, str) else sql
+        return self.run(ops.simple_query(self.state, data))
+
+    def cancel(self) -> defer.Deferred[None]:
+        """CancelRequest on a connection of its own; fires once the server has closed it."""
+        pump = self._pump
+        if pump.peer is None or self.state.backend_pid is None or self.state.backend_secret is None:
+            return defer.fail(InterfaceMisuse("no cancellation key or peer address"))
+        done: defer.Deferred[None] = defer.Deferred()
+        message = cancel_request(self.state.backend_pid, self.state.backend_secret)
+        factory = protocol.ClientFactory.forProtocol(lambda: _CancelProtocol(message, done))
+        family, address = pump.peer
+        if family == socket.AF_UNIX:
+            pump.reactor.connectUNIX(address, factory, timeout=10)
+        else:
+            pump.reactor.connectTCP(address[0], address[1], factory, timeout=10)
+        return done
+
+    def close(self) -> None:
+        """Send Terminate (best effort) and drop the transport."""
+        pump = self._pump
+        transport = pump.transport
+        if transport is not None and not transport.lost and not pump.broken:
+            transport.raw.write(terminate())
+        pump._drop_transport()
+        pump.broken = True
+
+
+__all__ = ["TwistedConnection"]

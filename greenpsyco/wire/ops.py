@@ -1,0 +1,504 @@
+"""Every protocol operation, written once, as a generator that yields what it waits for.
+
+An operation never touches a socket. It yields:
+
+- ``bytes``: send these, then resume me with ``None``;
+- :data:`READ`: resume me with the next bytes received (``b""`` at end of stream);
+- :class:`StartTLS`: upgrade this connection to TLS, then resume me with ``None``;
+- :data:`PEER_CERTIFICATE`: resume me with the server's certificate (DER), or ``None`` without TLS;
+- :class:`OpenConnection`: close the current connection, open one to this host, resume me with the
+  peer's address as text; raise ``OSError`` (or ``TimeoutError``) into me if that fails.
+
+A driver decides how to wait (a blocking socket, or Twisted's reactor) and nothing else, so both drivers
+run byte-for-byte the same sequences and a bug shows in both (the design of psycopg 3's generators.py).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass, field
+from typing import Final, TypeAlias
+
+from greenpsyco.wire import messages as m
+from greenpsyco.wire.auth import Authenticator, AuthRequirements
+from greenpsyco.wire.conninfo import ConnectParams, HostAttempt
+from greenpsyco.wire.errors import (
+    ConnectionFailure,
+    ConnectionLost,
+    InterfaceMisuse,
+    ProtocolViolation,
+    ServerError,
+    server_error,
+)
+from greenpsyco.wire.protocol import ClientState
+from greenpsyco.wire.tls import TLSSettings
+
+
+class _Read:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "READ"
+
+
+class _PeerCertificate:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PEER_CERTIFICATE"
+
+
+_DATA_ROW: Final = ord("D")
+_ROW_DESCRIPTION: Final = ord("T")
+_COMMAND_COMPLETE: Final = ord("C")
+_READY_FOR_QUERY: Final = ord("Z")
+_ASYNC_CODES: Final = frozenset(b"SNA")
+
+READ: Final = _Read()
+PEER_CERTIFICATE: Final = _PeerCertificate()
+
+
+@dataclass(frozen=True)
+class StartTLS:
+    """Upgrade the current connection to TLS (after the server's ``S``) and verify the server."""
+
+    settings: TLSSettings
+    host: str
+    hostaddr: str | None
+
+
+@dataclass(frozen=True)
+class OpenConnection:
+    """Open a new connection to one host; the timeout bounds everything until the next request of
+    this kind or the end of the operation (libpq's per-host ``connect_timeout``)."""
+
+    attempt: HostAttempt
+    timeout: float | None
+    keepalives: dict[str, str] = field(default_factory=dict)
+
+
+Request: TypeAlias = bytes | _Read | _PeerCertificate | StartTLS | OpenConnection
+
+LOST_MESSAGE: Final = (
+    "server closed the connection unexpectedly\n"
+    "\tThis probably means the server terminated abnormally\n"
+    "\tbefore or while processing the request."
+)
+
+
+def connection_lost(error: ServerError | None = None) -> ConnectionLost:
+    """The end-of-stream error, led by what the server said before closing (libpq's wording)."""
+    if error is None:
+        return ConnectionLost(LOST_MESSAGE)
+    return ConnectionLost(error.libpq_message() + LOST_MESSAGE, error)
+
+
+def _next_message(state: ClientState) -> Generator[Request, bytes | str | None, m.BackendMessage]:
+    while True:
+        message = state.next_message()
+        if message is not None:
+            return message
+        data = yield READ
+        if not data:
+            raise ConnectionLost(LOST_MESSAGE)
+        assert isinstance(data, bytes)
+        state.receive(data)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Queries
+
+
+@dataclass(slots=True)
+class QueryResult:
+    """One statement's outcome: rows (raw column bytes) with their description, and the command tag.
+
+    ``description`` is None for statements that return no rows; ``empty_query`` marks an empty string.
+    """
+
+    description: tuple[m.FieldDescription, ...] | None = None
+    rows: list[tuple[bytes | None, ...]] = field(default_factory=list)
+    command_tag: str | None = None
+    empty_query: bool = False
+    copy: m.CopyResponse | None = None
+    suspended: bool = False
+
+
+CopySource = Iterable[bytes]
+CopySink = Callable[[bytes], object]
+
+
+def simple_query(
+    state: ClientState,
+    sql: bytes,
+    copy_source: CopySource | None = None,
+    copy_sink: CopySink | None = None,
+) -> Generator[Request, bytes | str | None, list[QueryResult]]:
+    """Query: one string, maybe several statements; every result up to ReadyForQuery.
+
+    An ErrorResponse is raised (as :class:`ServerError`) only after ReadyForQuery, so the connection is
+    in sync and usable afterwards. COPY statements stream from ``copy_source`` / into ``copy_sink``.
+    """
+    yield m.query(sql)
+    results: list[QueryResult] = []
+    current = QueryResult()
+    rows = current.rows
+    fresh = True  # `current` has seen nothing yet: no need to replace it
+    error: ServerError | None = None
+    pending: BaseException | None = None
+    next_frame = state.framer.next_frame
+    decode_row = m.decode_data_row
+    while True:
+        frame = next_frame()
+        if frame is None:
+            data = yield READ
+            if not data:
+                raise connection_lost(error)
+            assert isinstance(data, bytes)
+            state.receive(data)
+            continue
+        code, body = frame
+        if code in _ASYNC_CODES:
+            state.absorb_frame(code, body)
+            continue
+        if code == _DATA_ROW:
+            rows.append(decode_row(body))
+            continue
+        if not fresh:
+            current = QueryResult()
+            rows = current.rows
+            fresh = True
+        if code == _ROW_DESCRIPTION:
+            current.description = state.row_description(body)
+        elif code == _COMMAND_COMPLETE:
+            current.command_tag = m.decode_command_tag(body, state.encoding)
+            results.append(current)
+            fresh = False
+        elif code == _READY_FOR_QUERY:
+            state.transaction_status = m.decode_ready_status(body)
+            if pending is not None:
+                raise pending
+            if error is not None:
+                raise error
+            return results
+        else:
+            message = m.decode(code, body, state.encoding)
+            if isinstance(message, m.ErrorResponse):
+                error = server_error(message.fields)
+                fresh = False  # whatever `current` held belongs to the failed statement
+            elif isinstance(message, m.EmptyQueryResponse):
+                current.empty_query = True
+                results.append(current)
+                fresh = False
+            elif isinstance(message, m.CopyResponse):
+                current.copy = message
+                if message.kind == "in":
+                    pending = yield from _copy_in(copy_source)
+                elif message.kind == "out":
+                    outcome = yield from _copy_out(state, copy_sink)
+                    if isinstance(outcome, ServerError):
+                        error = outcome
+                    elif outcome is not None:
+                        pending = outcome
+                else:
+                    raise ProtocolViolation("CopyBothResponse outside replication")
+            else:
+                raise ProtocolViolation(f"unexpected {type(message).__name__} in a simple query")
+
+
+def _copy_in(source: CopySource | None) -> Generator[Request, bytes | str | None, BaseException | None]:
+    """Stream COPY FROM STDIN data; a failing source becomes CopyFail and is re-raised after sync."""
+    if source is None:
+        yield m.copy_fail(b"COPY FROM STDIN needs a data source (use a COPY operation)")
+        return InterfaceMisuse("COPY FROM STDIN needs a data source")
+    try:
+        for chunk in source:
+            if chunk:
+                yield m.copy_data(bytes(chunk))
+    except Exception as exc:
+        yield m.copy_fail(f"error reading COPY data: {type(exc).__name__}: {exc}".encode(errors="replace"))
+        return exc
+    yield m.copy_done()
+    return None
+
+
+def _copy_out(
+    state: ClientState, sink: CopySink | None
+) -> Generator[Request, bytes | str | None, BaseException | None]:
+    """Hand each CopyData to ``sink`` as it arrives (bounded memory), up to CopyDone."""
+    failure: BaseException | None = None
+    while True:
+        message = yield from _next_message(state)
+        if isinstance(message, m.CopyData):
+            if sink is not None and failure is None:
+                try:
+                    sink(message.data)
+                except Exception as exc:
+                    failure = exc  # keep draining: the server finishes the COPY regardless
+        elif isinstance(message, m.CopyDone):
+            return failure
+        elif isinstance(message, m.ErrorResponse):
+            return server_error(message.fields)  # the error ends COPY; ReadyForQuery follows
+        else:
+            raise ProtocolViolation(f"unexpected {type(message).__name__} during COPY OUT")
+
+
+def extended_query(
+    state: ClientState,
+    sql: bytes,
+    values: list[bytes | None],
+    param_oids: list[int] | None = None,
+    param_formats: list[int] | None = None,
+    result_formats: list[int] | None = None,
+    max_rows: int = 0,
+) -> Generator[Request, bytes | str | None, QueryResult]:
+    """Parse/Bind/Describe/Execute/Sync with the unnamed statement and portal (server-side params)."""
+    yield b"".join(
+        (
+            m.parse(b"", sql, param_oids or ()),
+            m.bind(b"", b"", values, param_formats or (), result_formats or ()),
+            m.describe(b"P", b""),
+            m.execute(b"", max_rows),
+            m.sync(),
+        )
+    )
+    result = QueryResult()
+    error: ServerError | None = None
+    while True:
+        message = yield from _next_message(state)
+        if isinstance(message, m.DataRow):
+            result.rows.append(message.values)
+        elif isinstance(message, m.RowDescription):
+            result.description = message.fields
+        elif isinstance(message, m.CommandComplete):
+            result.command_tag = message.tag
+        elif isinstance(message, m.PortalSuspended):
+            result.suspended = True
+        elif isinstance(message, m.EmptyQueryResponse):
+            result.empty_query = True
+        elif isinstance(message, m.ErrorResponse):
+            error = server_error(message.fields)
+        elif isinstance(message, m.ReadyForQuery):
+            if error is not None:
+                raise error
+            return result
+        elif isinstance(message, (m.ParseComplete, m.BindComplete, m.NoData)):
+            continue
+        elif isinstance(message, m.CopyResponse):
+            raise ProtocolViolation("COPY is not available through the extended query protocol here")
+        else:
+            raise ProtocolViolation(f"unexpected {type(message).__name__} in an extended query")
+
+
+def process_idle(state: ClientState) -> None:
+    """Absorb what arrived while no operation ran: notices, notifications, parameter changes.
+
+    Anything else (typically a FATAL ErrorResponse before the server closes the connection, as with
+    ``pg_terminate_backend``) means the session is over.
+    """
+    message = state.next_message()
+    if message is None:
+        return
+    if isinstance(message, m.ErrorResponse):
+        raise connection_lost(server_error(message.fields))
+    raise ProtocolViolation(f"unexpected {type(message).__name__} while no query was running")
+
+
+def terminate() -> Generator[Request, bytes | str | None, None]:
+    yield m.terminate()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Connecting
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The outcome of :func:`connect`: the session state and where it is connected."""
+
+    state: ClientState
+    attempt: HostAttempt
+    peer: str
+
+
+def _describe_target(attempt: HostAttempt, peer: str | None) -> str:
+    if attempt.unix_socket is not None:
+        return f'connection to server on socket "{attempt.unix_socket}" failed: '
+    shown = attempt.host or attempt.hostaddr or ""
+    address = attempt.hostaddr or peer
+    if address and address != shown:
+        return f'connection to server at "{shown}" ({address}), port {attempt.port} failed: '
+    return f'connection to server at "{shown}", port {attempt.port} failed: '
+
+
+def _os_error_text(exc: OSError, attempt: HostAttempt) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout expired"
+    text = exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc)) or type(exc).__name__
+    if exc.errno == errno.ECONNREFUSED or exc.errno == errno.ENOENT:
+        if attempt.unix_socket is not None:
+            text += "\n\tIs the server running locally and accepting connections on that socket?"
+        else:
+            text += "\n\tIs the server running on that host and accepting TCP/IP connections?"
+    return text
+
+
+class _RetryWithoutTLS(Exception):
+    """sslmode=prefer: the TLS attempt failed in a way libpq answers by retrying in plain text."""
+
+
+def startup(
+    state: ClientState,
+    parameters: dict[str, str],
+    authenticator: Authenticator,
+    tls: StartTLS | None,
+    tls_required: bool,
+) -> Generator[Request, bytes | str | None, None]:
+    """One connection's start: optional TLS negotiation, StartupMessage, authentication, up to
+    the first ReadyForQuery."""
+    tls_active = False
+    if tls is not None:
+        yield m.ssl_request()
+        answer = b""
+        while not answer:
+            data = yield READ
+            if not data:
+                raise ConnectionLost(LOST_MESSAGE)
+            assert isinstance(data, bytes)
+            answer = data
+        if len(answer) > 1:
+            # CVE-2021-23222: bytes sent after 'S' but before the handshake would be read as if they
+            # came through TLS. Anything but exactly one byte is an attack or a broken server.
+            raise ProtocolViolation("received unencrypted data after SSL response")
+        if answer == b"S":
+            yield tls
+            tls_active = True
+        elif answer == b"N":
+            if tls_required:
+                raise ConnectionFailure("server does not support SSL, but SSL was required")
+        elif answer == b"E":
+            raise ConnectionFailure("server does not support SSL (it answered the SSL request with an error)")
+        else:
+            raise ProtocolViolation(f"received invalid response to SSL negotiation: {answer[:1]!r}")
+    yield m.startup_message(parameters)
+    while True:
+        message = yield from _next_message(state)
+        if isinstance(message, m.AuthenticationRequest):
+            if message.code == m.AUTH_SASL and tls_active:
+                certificate = yield PEER_CERTIFICATE
+                authenticator.peer_certificate = certificate if isinstance(certificate, bytes) else None
+            answer_message = authenticator.respond(message)
+            if answer_message is not None:
+                yield answer_message
+        elif isinstance(message, m.ErrorResponse):
+            raise server_error(message.fields)
+        elif isinstance(message, m.ReadyForQuery):
+            return
+        elif isinstance(message, m.BackendKeyData):
+            continue
+        elif isinstance(message, m.NegotiateProtocolVersion):
+            # We ask for 3.0 and send no protocol options, so only options we never sent can be
+            # refused here: a confused or hostile server.
+            if message.unrecognized_options:
+                raise ConnectionFailure(
+                    "server does not support the requested protocol options: "
+                    + ", ".join(message.unrecognized_options)
+                )
+        else:
+            raise ProtocolViolation(f"unexpected {type(message).__name__} during startup")
+
+
+def _session_check(state: ClientState, target: str) -> Generator[Request, bytes | str | None, str | None]:
+    """libpq's ``target_session_attrs`` test; returns the reason to reject this server, if any."""
+    if target in ("any", "prefer-standby-any"):
+        return None
+    params = state.parameters
+    if target in ("read-write", "read-only"):
+        if "default_transaction_read_only" in params and "in_hot_standby" in params:
+            read_only = params["default_transaction_read_only"] == "on" or params["in_hot_standby"] == "on"
+        else:
+            (result,) = yield from simple_query(state, b"SHOW transaction_read_only")
+            read_only = result.rows[0][0] == b"on"
+        if target == "read-write" and read_only:
+            return "session is read-only"
+        if target == "read-only" and not read_only:
+            return "session is not read-only"
+        return None
+    if "in_hot_standby" in params:
+        standby = params["in_hot_standby"] == "on"
+    else:
+        (result,) = yield from simple_query(state, b"SELECT pg_catalog.pg_is_in_recovery()")
+        standby = result.rows[0][0] == b"t"
+    if target == "primary" and standby:
+        return "server is in hot standby mode"
+    if target in ("standby", "prefer-standby") and not standby:
+        return "server is not in hot standby mode"
+    return None
+
+
+def _tls_plan(settings: TLSSettings, attempt: HostAttempt) -> list[bool]:
+    """The order of TLS tries for one host: libpq's prefer tries TLS then plain, allow the reverse."""
+    if attempt.unix_socket is not None or settings.sslmode == "disable":
+        return [False]
+    if settings.sslmode == "allow":
+        return [False, True]
+    if settings.sslmode == "prefer":
+        return [True, False]
+    return [True]
+
+
+def connect(
+    params: ConnectParams,
+    tls_settings: TLSSettings,
+    requirements: AuthRequirements,
+) -> Generator[Request, bytes | str | None, Connected]:
+    """Try each host (and each TLS mode sslmode allows) until one session satisfies the target."""
+    target = params.values.get("target_session_attrs", "any")
+    passes = ["prefer-standby", "prefer-standby-any"] if target == "prefer-standby" else [target]
+    failures: list[str] = []
+    keepalives = {
+        key: value
+        for key, value in params.values.items()
+        if key.startswith("keepalives") or key == "tcp_user_timeout"
+    }
+    for pass_target in passes:
+        for attempt in params.attempts:
+            for use_tls in _tls_plan(tls_settings, attempt):
+                state = ClientState()
+                peer: str | None = None
+                try:
+                    answer = yield OpenConnection(attempt, params.connect_timeout, keepalives)
+                    peer = answer if isinstance(answer, str) else None
+                    authenticator = Authenticator(
+                        params.startup.get("user", ""), attempt.password, requirements
+                    )
+                    tls_request = StartTLS(tls_settings, attempt.host, attempt.hostaddr) if use_tls else None
+                    yield from startup(
+                        state, dict(params.startup), authenticator, tls_request, tls_settings.requires_tls
+                    )
+                    reason = yield from _session_check(state, pass_target)
+                except OSError as exc:  # includes TimeoutError
+                    failures.append(_describe_target(attempt, peer) + _os_error_text(exc, attempt))
+                    break  # the host is unreachable: no point trying another TLS mode
+                except ServerError as exc:
+                    failures.append(_describe_target(attempt, peer) + exc.libpq_message().rstrip("\n"))
+                    if tls_settings.sslmode == "allow" and not use_tls:
+                        continue  # libpq retries with TLS (the server may want hostssl)
+                    break
+                except (ConnectionFailure, ConnectionLost, ProtocolViolation) as exc:
+                    failures.append(_describe_target(attempt, peer) + str(exc))
+                    if (
+                        tls_settings.sslmode == "prefer"
+                        and use_tls
+                        and not isinstance(exc, ProtocolViolation)
+                    ):
+                        continue
+                    break
+                if reason is None:
+                    return Connected(state, attempt, peer or "")
+                failures.append(_describe_target(attempt, peer) + reason)
+                yield m.terminate()
+                break
+    raise ConnectionFailure("\n".join(failures) if failures else "no host to connect to")
