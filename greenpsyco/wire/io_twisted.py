@@ -8,17 +8,26 @@ into the session state.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 
-from OpenSSL import crypto
+from OpenSSL import SSL, crypto
 from twisted.internet import defer, error, protocol
+from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from greenpsyco.wire import ops, tls
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, resolve
-from greenpsyco.wire.errors import ConnectionLost, InterfaceMisuse, ProtocolViolation, WireError
+from greenpsyco.wire.errors import (
+    ConnectionFailure,
+    ConnectionLost,
+    InterfaceMisuse,
+    ProtocolViolation,
+    WireError,
+)
 from greenpsyco.wire.io_blocking import auth_requirements
 from greenpsyco.wire.messages import cancel_request, terminate
 from greenpsyco.wire.protocol import ClientState
@@ -80,13 +89,22 @@ def _as_os_error(reason: Failure) -> OSError:
         return TimeoutError("timeout expired")
     if isinstance(value, error.DNSLookupError):
         return OSError(f"could not translate host name to address: {value}")
-    if isinstance(value, error.ConnectError) and isinstance(value.osError, OSError):
-        return value.osError
+    if isinstance(value, error.ConnectError):
+        if isinstance(value.osError, OSError):
+            return value.osError
+        if isinstance(value.osError, int):
+            return OSError(value.osError, os.strerror(value.osError))
     return OSError(str(value))
 
 
+@implementer(IPushProducer)
 class _Pump:
-    """Advances one operation generator at a time over the connection's current transport."""
+    """Advances one operation generator at a time over the connection's current transport.
+
+    It is also the transport's push producer: when the transport's send buffer fills (a COPY FROM
+    STDIN faster than the network), the operation stops being advanced until Twisted resumes it, so
+    client memory stays bounded.
+    """
 
     def __init__(self, reactor: Any) -> None:
         self.reactor = reactor
@@ -100,6 +118,26 @@ class _Pump:
         self.peer: tuple[int, Any] | None = None
         self.broken = False
         self.on_broken: Callable[[BaseException], None] | None = None
+        self.paused = False
+        self.blocked_on_write = False
+        self.inbox: list[bytes] = []  # bytes that arrived while the operation was not reading
+        self.ended = False  # the current transport's stream has ended
+        self.loss: BaseException | None = None  # why, when it was a TLS failure
+        self.tls_settings: tls.TLSSettings | None = None
+
+    # -- IPushProducer: back-pressure from the transport ---------------------------------------
+
+    def pauseProducing(self) -> None:
+        self.paused = True
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        if self.blocked_on_write and self.op is not None:
+            self.blocked_on_write = False
+            self.advance(None)
+
+    def stopProducing(self) -> None:
+        self.paused = True
 
     # -- running operations ---------------------------------------------------------------------
 
@@ -136,7 +174,20 @@ class _Pump:
                     failure = ConnectionLost(ops.LOST_MESSAGE)
                 else:
                     self.transport.raw.write(request)
+                    if self.paused:
+                        self.blocked_on_write = True
+                        return
             elif request is ops.READ:
+                if self.inbox:
+                    answer = b"".join(self.inbox)
+                    self.inbox.clear()
+                    continue
+                if self.ended:
+                    if self.loss is not None:
+                        failure = self.loss
+                    else:
+                        answer = b""
+                    continue
                 self.waiting_read = True
                 return
             elif isinstance(request, ops.OpenConnection):
@@ -145,6 +196,7 @@ class _Pump:
             elif isinstance(request, ops.StartTLS):
                 try:
                     creator = tls.twisted_creator(request.settings, request.host, request.hostaddr)
+                    self.tls_settings = request.settings
                     assert self.transport is not None
                     self.transport.raw.startTLS(creator)
                 except Exception as exc:
@@ -157,6 +209,7 @@ class _Pump:
     def _finish(self, value: Any, failure: BaseException | None) -> None:
         result, self.result, self.op = self.result, None, None
         self.waiting_read = False
+        self.blocked_on_write = False
         if self.deadline is not None and self.deadline.active():
             self.deadline.cancel()
         self.deadline = None
@@ -181,6 +234,10 @@ class _Pump:
 
     def _open(self, request: ops.OpenConnection) -> None:
         self._drop_transport()
+        self.inbox.clear()
+        self.ended = False
+        self.loss = None
+        self.tls_settings = None
         attempt: HostAttempt = request.attempt
         connected: defer.Deferred[_Transport] = defer.Deferred()
         factory = _Factory(self, connected)
@@ -247,11 +304,14 @@ class _Pump:
     def data_received(self, transport: _Transport, data: bytes) -> None:
         if transport is not self.transport:
             return
-        if self.op is not None and self.waiting_read:
-            self.waiting_read = False
-            self.advance(data)
+        if self.op is not None:
+            if self.waiting_read:
+                self.waiting_read = False
+                self.advance(data)
+            else:
+                self.inbox.append(data)
             return
-        if self.op is None and self.state is not None:
+        if self.state is not None:
             self.state.receive(data)
             try:
                 ops.process_idle(self.state)
@@ -261,15 +321,29 @@ class _Pump:
     def connection_lost(self, transport: _Transport, reason: Failure) -> None:
         if transport is not self.transport:
             return
-        if self.op is not None and self.waiting_read:
-            self.waiting_read = False
-            message = reason.getErrorMessage()
-            if isinstance(reason.value, error.ConnectionDone):
-                self.advance(b"")
+        if self.op is None:
+            if self.state is not None:
+                self.mark_broken(ConnectionLost(ops.LOST_MESSAGE))
+            return
+        # The operation sees the end of the stream (b"") when it next reads: its own error then says
+        # what the server said before closing, if anything.
+        self.ended = True
+        self.loss = self._tls_loss(reason)
+        if self.waiting_read or self.blocked_on_write:
+            self.waiting_read = self.blocked_on_write = False
+            if self.loss is not None:
+                self.advance(None, self.loss)
             else:
-                self.advance(None, ConnectionLost(f"{ops.LOST_MESSAGE}\n({message})"))
-        elif self.op is None and self.state is not None:
-            self.mark_broken(ConnectionLost(ops.LOST_MESSAGE))
+                self.advance(b"")
+
+    def _tls_loss(self, reason: Failure) -> BaseException | None:
+        """A TLS failure behind a lost connection (handshake, verification), in libpq's words."""
+        value = reason.value
+        if isinstance(value, ConnectionFailure):
+            return value
+        if self.tls_settings is not None and isinstance(value, SSL.Error):
+            return tls.handshake_failure(value, self.tls_settings)
+        return None
 
     def mark_broken(self, exc: BaseException) -> None:
         if self.broken:
@@ -315,6 +389,8 @@ class TwistedConnection:
         self.attempt = connected.attempt
         self.params = params
         pump.state = connected.state
+        if pump.transport is not None:
+            pump.transport.raw.registerProducer(pump, True)
 
     @classmethod
     def connect(

@@ -46,7 +46,7 @@ from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
 from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
-from zope.interface import implementer  # type: ignore[import-untyped]
+from zope.interface import implementer
 
 from greenpsyco.wire.errors import ConnectionFailure, ConninfoError
 
