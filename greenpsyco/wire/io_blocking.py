@@ -25,7 +25,7 @@ from greenpsyco.wire.errors import (
     ProtocolViolation,
     ServerError,
 )
-from greenpsyco.wire.messages import NotificationResponse, cancel_request
+from greenpsyco.wire.messages import NotificationResponse, cancel_request, terminate
 from greenpsyco.wire.protocol import ClientState
 
 T = TypeVar("T")
@@ -256,7 +256,7 @@ class BlockingConnection:
             return
         try:
             if not self.broken:
-                sock.sendall(b"X\x00\x00\x00\x04")
+                sock.sendall(terminate())
         except OSError:
             pass
         finally:

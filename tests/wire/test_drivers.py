@@ -3,6 +3,7 @@ and on the Twisted driver (which share the operation generators)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -369,3 +370,41 @@ def test_target_session_attrs(driver: str, pg_server: TestServer) -> None:
         assert scalar(conn, "SELECT 1") == b"1"
     with pytest.raises(ConnectionFailure, match="session is not read-only"):
         connect(driver, pg_server.dsn(target_session_attrs="read-only"))
+
+
+@pytest.fixture
+def hostile_tls_server() -> Iterator[int]:
+    """A server that answers SSLRequest with 'S' plus bytes that would be read as if they were
+    encrypted (CVE-2021-23222): an AuthenticationOk in the same packet."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with client:
+                client.recv(8)
+                client.sendall(b"S" + b"R\x00\x00\x00\x08\x00\x00\x00\x00")
+                client.settimeout(2)
+                with contextlib.suppress(OSError):
+                    client.recv(1024)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+def test_cve_2021_23222_bytes_injected_after_the_ssl_answer_fail_the_connection(
+    driver: str, hostile_tls_server: int
+) -> None:
+    with pytest.raises(ConnectionFailure, match="received unencrypted data after SSL response"):
+        connect(driver, f"host=127.0.0.1 port={hostile_tls_server} user=x sslmode=require")

@@ -52,3 +52,22 @@ def test_closed_connection_refuses_operations(pg_server: TestServer) -> None:
     with pytest.raises(InterfaceMisuse, match="already closed"):
         conn.execute("SELECT 1")
     conn.close()  # idempotent
+
+
+def test_tcp_keepalive_options_reach_the_socket(pg_server: TestServer) -> None:
+    import socket
+
+    dsn = pg_server.dsn(sslmode="disable", keepalives_idle=17, keepalives_interval=5, keepalives_count=3)
+    with BlockingConnection.connect(dsn, environ=CLEAN_ENV) as conn:
+        sock = conn._sock
+        assert sock is not None
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 17
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 5
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    with BlockingConnection.connect(
+        pg_server.dsn(sslmode="disable", keepalives=0), environ=CLEAN_ENV
+    ) as conn:
+        assert conn._sock is not None
+        assert conn._sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 0
