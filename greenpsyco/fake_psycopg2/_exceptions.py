@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 
-class Warning(Exception):  # noqa: A001 - the DB-API name
+class Warning(Exception):
     """Important warnings such as data truncation (DB-API)."""
 
 
@@ -42,7 +42,9 @@ class Error(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), self.args, {"pgerror": self.pgerror, "pgcode": self.pgcode})
 
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
+    def __setstate__(self, state: dict[str, Any] | None) -> None:
+        if not state:
+            return
         self.pgerror = state.get("pgerror")
         self.pgcode = state.get("pgcode")
 
