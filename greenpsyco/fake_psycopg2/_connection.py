@@ -115,11 +115,9 @@ class connection:
             raise exc.NotSupportedError("asynchronous connections are not supported by greenpsyco")
         if kwargs:
             raise TypeError(f"connection() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        from greenpsyco.fake_psycopg2._cursor import cursor as default_cursor
-
         self._dsn = dsn
         self.dsn = obscure_password(dsn)
-        self.cursor_factory: Any = default_cursor
+        self.cursor_factory: Any = None
         self.notices: list[str] = []
         self.notifies: list[Notify] = []
         self.string_types: dict[int, Any] = {}
@@ -136,6 +134,7 @@ class connection:
         self._entered = False
         self._wire: BlockingConnection | None = None
         self._current_query: bytes | None = None  # the statement running, for notices' LINE display
+        self._mark = 0  # counts transactions ended, as psycopg2's conn->mark
         self._open()
 
     # -- connecting -----------------------------------------------------------------------------
@@ -167,7 +166,7 @@ class connection:
         if isinstance(error, ConnectionLost) or (self._wire is not None and self._wire.broken):
             self.closed = 2
         wire = self._wire
-        tls = wire is not None and wire._sock is not None and hasattr(wire._sock, "cipher")
+        tls = wire is not None and wire.tls
         return error_from_wire(error, query, cursor, encoding=self.encoding, tls=tls)
 
     def _on_notice(self, fields: dict[str, str]) -> None:
@@ -242,8 +241,10 @@ class connection:
         scrollable: bool | None = None,
         withhold: bool = False,
     ) -> Any:
+        from greenpsyco.fake_psycopg2._cursor import cursor as default_cursor
+
         self._check_open()
-        factory = cursor_factory or self.cursor_factory
+        factory = cursor_factory or self.cursor_factory or default_cursor
         made = factory(self) if name is None else factory(self, name)
         if scrollable is not None or withhold:
             made.scrollable = scrollable
@@ -267,6 +268,7 @@ class connection:
                 self._end("ROLLBACK")
 
     def _end(self, command: str) -> None:
+        self._mark += 1  # named cursors of the ending transaction become invalid
         try:
             self._command(command)
         finally:
@@ -277,8 +279,7 @@ class connection:
             wire, self._wire = self._wire, None
             if wire is not None:
                 wire.close()
-            if self.closed == 0:
-                self.closed = 1
+            self.closed = 1
 
     def __enter__(self) -> connection:
         self._check_open()
@@ -502,6 +503,7 @@ class connection:
         """psycopg2's reset: abort, ``RESET ALL``, default session authorization, default characteristics."""
         with self._lock:
             self._check_open()
+            self._mark += 1
             self._command("ABORT")
             self._command("RESET ALL")
             self._command("SET SESSION AUTHORIZATION DEFAULT")

@@ -97,6 +97,7 @@ class cursor:
         self._type_oids: list[int] = []
         self._caster: Callable[[Sequence[bytes | None]], tuple[Any, ...]] | None = None
         self._named_executed = False
+        self._mark = conn._mark
 
     # -- guards ---------------------------------------------------------------------------------
 
@@ -144,6 +145,11 @@ class cursor:
             results = wire.run(
                 ops.simple_query(wire.state, sql, copy_source=copy_source, copy_sink=copy_sink)
             )
+        except InterfaceMisuse:
+            # COPY FROM STDIN through execute(): the wire layer failed the COPY to keep the stream in sync.
+            raise exc.ProgrammingError(
+                "can't execute COPY FROM: use the copy_from() method instead"
+            ) from None
         except WireError as error:
             # The statement text lets the error show libpq's "LINE n:" and caret lines.
             raise conn._error(error, sql.decode(conn._py_encoding, "replace"), self) from None
@@ -221,12 +227,18 @@ class cursor:
 
     # -- named cursors --------------------------------------------------------------------------
 
+    def _check_mark(self) -> None:
+        """A named cursor WITHOUT HOLD dies with its transaction (psycopg2's EXC_IF_NO_MARK)."""
+        if not self.withhold and self._mark != self.connection._mark:
+            raise exc.ProgrammingError("named cursor isn't valid anymore")
+
     def _declare(self, query: str | bytes, params: Any) -> None:
         conn = self.connection
         if self._named_executed:
             raise exc.ProgrammingError("can't call .execute() on named cursors more than once")
         if conn.autocommit and not self.withhold:
             raise exc.ProgrammingError("can't use a named cursor outside of transactions")
+        self._check_mark()
         body = self._merge(query, params)
         scroll = {None: "", True: "SCROLL ", False: "NO SCROLL "}[self.scrollable]
         hold = "WITH HOLD" if self.withhold else "WITHOUT HOLD"
@@ -234,14 +246,15 @@ class cursor:
         declare = f"DECLARE {_quote_ident(self.name)} {scroll}CURSOR {hold} FOR ".encode(conn._py_encoding)
         self._execute(declare + body)
         self._named_executed = True
+        self._mark = conn._mark
         self.rowcount = -1
         self.rownumber = 0
         self.description = None
 
     def _fetch_named(self, how_many: str) -> list[Any]:
         conn = self._check()
-        if not self._named_executed:
-            raise exc.ProgrammingError("no results to fetch")
+        self._check_mark()
+        # Like psycopg2, a FETCH is sent even before execute(): the server says the cursor is unknown.
         assert self.name is not None
         with conn._lock:
             sql = f"FETCH FORWARD {how_many} FROM {_quote_ident(self.name)}".encode(conn._py_encoding)
@@ -374,7 +387,7 @@ class cursor:
         columns: Iterable[str] | None = None,
     ) -> None:
         conn = self._check()
-        columns_sql = f" ({','.join(_quote_ident(c) for c in columns)})" if columns else ""
+        columns_sql = f"({','.join(_quote_ident(c) for c in columns)})" if columns else ""
         sql = (
             f"COPY {_quote_table(table)}{columns_sql} FROM stdin WITH DELIMITER AS "
             f"{_copy_literal(sep, conn)} NULL AS {_copy_literal(null, conn)}"
@@ -393,7 +406,7 @@ class cursor:
         columns: Iterable[str] | None = None,
     ) -> None:
         conn = self._check()
-        columns_sql = f" ({','.join(_quote_ident(c) for c in columns)})" if columns else ""
+        columns_sql = f"({','.join(_quote_ident(c) for c in columns)})" if columns else ""
         sql = (
             f"COPY {_quote_table(table)}{columns_sql} TO stdout WITH DELIMITER AS "
             f"{_copy_literal(sep, conn)} NULL AS {_copy_literal(null, conn)}"

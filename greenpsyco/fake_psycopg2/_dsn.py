@@ -9,8 +9,6 @@ from greenpsyco.fake_psycopg2._exceptions import ProgrammingError
 from greenpsyco.wire.conninfo import make_conninfo, parse_conninfo
 from greenpsyco.wire.errors import ConninfoError
 
-_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
-
 
 def parse_dsn(dsn: str | bytes) -> dict[str, str]:
     """The keywords of a connection string or URI, as ``psycopg2.extensions.parse_dsn``."""
@@ -21,7 +19,7 @@ def parse_dsn(dsn: str | bytes) -> dict[str, str]:
     try:
         return parse_conninfo(dsn)
     except ConninfoError as error:
-        raise ProgrammingError(f"invalid dsn: {error}") from None
+        raise ProgrammingError(f"invalid dsn: {error}\n") from None
 
 
 def make_dsn(dsn: str | None = None, **kwargs: Any) -> str:
@@ -44,17 +42,35 @@ def make_dsn(dsn: str | None = None, **kwargs: Any) -> str:
     return result
 
 
+# libpq 17's keyword order (PQconndefaults): psycopg2 rebuilds an obscured DSN in this order.
+LIBPQ_KEYWORD_ORDER = (
+    "service", "user", "password", "passfile", "channel_binding", "connect_timeout", "dbname", "host",
+    "hostaddr", "port", "client_encoding", "options", "application_name", "fallback_application_name",
+    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "sslmode",
+    "sslnegotiation", "sslcompression", "sslcert", "sslkey", "sslcertmode", "sslpassword", "sslrootcert",
+    "sslcrl", "sslcrldir", "sslsni", "requirepeer", "require_auth", "ssl_min_protocol_version",
+    "ssl_max_protocol_version", "gssencmode", "krbsrvname", "gsslib", "gssdelegation", "replication",
+    "target_session_attrs", "load_balance_hosts",
+)  # fmt: skip
+_RANK = {keyword: rank for rank, keyword in enumerate(LIBPQ_KEYWORD_ORDER)}
+
+
 def obscure_password(dsn: str) -> str:
-    """The DSN with its password replaced by ``xxx`` (what ``connection.dsn`` shows)."""
-    if "password" not in dsn:
+    """What ``connection.dsn`` shows: unchanged without a password, else (as psycopg2 does) the
+    parsed options in libpq's keyword order with the password replaced by ``xxx``."""
+    try:
+        params = parse_conninfo(dsn)
+    except ConninfoError:
         return dsn
-    if dsn.startswith(("postgresql://", "postgres://")):
-        try:
-            params = parse_conninfo(dsn)
-        except ConninfoError:
-            return dsn
-        if "password" in params:
-            params["password"] = "xxx"
-            return make_conninfo(params)
+    if "password" not in params:
         return dsn
-    return _PASSWORD.sub(lambda match: match.group(1) + "xxx", dsn)
+    params["password"] = "xxx"
+    ordered = sorted(params.items(), key=lambda item: _RANK.get(item[0], len(_RANK)))
+    return " ".join(f"{key}={_param_escape(value)}" for key, value in ordered)
+
+
+def _param_escape(value: str) -> str:
+    if not value:
+        return "''"
+    escaped = re.sub(r"([\\'])", r"\\\1", value)
+    return f"'{escaped}'" if re.search(r"\s", escaped) else escaped

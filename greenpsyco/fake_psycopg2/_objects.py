@@ -194,8 +194,8 @@ class Xid:
 
     def __repr__(self) -> str:
         if self.format_id is None:
-            return f"Xid({self.gtrid!r})"
-        return f"Xid({self.format_id!r}, {self.gtrid!r}, {self.bqual!r})"
+            return f"<Xid: {self.gtrid!r} (unparsed)>"
+        return f"<Xid: ({self.format_id!r}, {self.gtrid!r}, {self.bqual!r})>"
 
 
 for _cls in (Notify, Column, Xid):

@@ -7,14 +7,17 @@ from typing import Any
 
 import scramp
 
-from greenpsyco.fake_psycopg2._exceptions import InterfaceError, NotSupportedError, ProgrammingError
+from greenpsyco.fake_psycopg2._exceptions import InterfaceError, ProgrammingError
 
 
 def encrypt_password(password: str, user: str, scope: Any = None, algorithm: str | None = None) -> str:
     """libpq's PQencryptPasswordConn: ``algorithm`` None asks the server's password_encryption."""
+    if scope is None and algorithm != "md5":
+        raise ProgrammingError(
+            "password encryption (other than 'md5' algorithm) requires a connection or cursor"
+        )
     if algorithm is None:
-        if scope is None:
-            raise ProgrammingError("password_encryption is not set: pass the algorithm or a connection")
+        assert scope is not None
         conn = getattr(scope, "connection", scope)
         if conn.closed:
             raise InterfaceError("connection already closed")
@@ -35,4 +38,6 @@ def encrypt_password(password: str, user: str, scope: Any = None, algorithm: str
             return base64.b64encode(data).decode("ascii")
 
         return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
-    raise NotSupportedError(f'unrecognized password encryption algorithm "{algorithm}"')
+    raise ProgrammingError(
+        f'password encryption failed: unrecognized password encryption algorithm "{algorithm}"\n'
+    )

@@ -136,6 +136,7 @@ class BlockingConnection:
         self._cancel_address = self._address_of(sock)
         self._busy = threading.Lock()
         self._runner = _Runner(sock, self._on_interrupt)
+        self.tls = isinstance(sock, ssl.SSLSocket)
         self.broken = False
 
     # -- construction -------------------------------------------------------------------------
