@@ -96,6 +96,7 @@ class cursor:
         self._rows: list[tuple[bytes | None, ...]] | None = None
         self._type_oids: list[int] = []
         self._caster: Callable[[Sequence[bytes | None]], tuple[Any, ...]] | None = None
+        self._casts: Callable[[Sequence[bytes | None]], tuple[Any, ...]] | None = None
         self._named_executed = False
         self._mark = conn._mark
 
@@ -166,6 +167,7 @@ class cursor:
         self._rows = None
         self._type_oids = []
         self._caster = None
+        self._casts = None
         self.description = None
         self.rowcount = -1
         self.rownumber = 0
@@ -175,8 +177,12 @@ class cursor:
     def _take(self, result: ops.QueryResult) -> None:
         self.statusmessage = result.command_tag
         if result.description is not None:
+            from greenpsyco.fake_psycopg2._typecast import row_caster
+
             self.description = tuple(_column(field) for field in result.description)
             self._type_oids = [field.type_oid for field in result.description]
+            # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
+            self._casts = row_caster(self._type_oids, self)
             self._rows = result.rows
             self.rowcount = len(result.rows)
         else:
@@ -272,9 +278,10 @@ class cursor:
     # -- fetching -------------------------------------------------------------------------------
 
     def _row_caster(self) -> Callable[[Sequence[bytes | None]], Any]:
+        """The per-row conversion: the casters chosen when the result arrived, then row_factory."""
         from greenpsyco.fake_psycopg2._typecast import row_caster
 
-        cast = row_caster(self._type_oids, self)
+        cast = self._casts if self._casts is not None else row_caster(self._type_oids, self)
         factory = self.row_factory
         if factory is None:
             return cast
@@ -371,8 +378,6 @@ class cursor:
     def cast(self, oid: int, s: str | bytes | None) -> Any:
         from greenpsyco.fake_psycopg2._typecast import cast
 
-        if isinstance(s, bytes):
-            s = s.decode(self.connection._py_encoding)
         return cast(oid, s, self)
 
     # -- COPY -----------------------------------------------------------------------------------

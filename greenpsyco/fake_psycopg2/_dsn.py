@@ -16,6 +16,8 @@ def parse_dsn(dsn: str | bytes) -> dict[str, str]:
         dsn = dsn.decode("utf-8")
     if not isinstance(dsn, str):
         raise TypeError("dsn must be a string")
+    if "\x00" in dsn:
+        raise ValueError("embedded null character")  # what psycopg2's C string conversion says
     try:
         return parse_conninfo(dsn)
     except ConninfoError as error:
