@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenpsyco.fake_psycopg2 import _json, errors  # noqa: F401 - psycopg2 exposes them
+from greenpsyco.fake_psycopg2 import _json, _range, errors  # noqa: F401 - psycopg2 exposes them
 from greenpsyco.fake_psycopg2 import extensions as _ext
 from greenpsyco.fake_psycopg2._psycopg import (
     BINARY,

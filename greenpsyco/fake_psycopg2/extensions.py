@@ -125,7 +125,7 @@ JSON, JSONARRAY = register_default_json()
 JSONB, JSONBARRAY = register_default_jsonb()
 del register_default_json, register_default_jsonb
 
-# TODO(range): import _range here once it exists; it registers the builtin range typecasters.
+from greenpsyco.fake_psycopg2 import _range  # noqa: E402, F401 - registers the builtin range types
 
 for _key, _value in list(encodings.items()):
     encodings[_key.replace("_", "").replace("-", "").upper()] = _value
