@@ -212,13 +212,14 @@ class cursor:
             parameters = ()
         if isinstance(procname, bytes):
             procname = procname.decode(conn._py_encoding)
+        # Like psycopg2, callproc runs its statement internally: a subclass's execute() is not called.
         if hasattr(parameters, "keys"):
             placeholders = ", ".join(f"{_quote_ident(str(key))}:=%({key})s" for key in parameters)
             sql = f"SELECT * FROM {procname}({placeholders})"
-            self.execute(sql, dict(parameters))
+            cursor.execute(self, sql, dict(parameters))
             return None
         sql = f"SELECT * FROM {procname}({','.join(['%s'] * len(parameters))})"
-        self.execute(sql, parameters)
+        cursor.execute(self, sql, parameters)
         return parameters
 
     def setinputsizes(self, sizes: Any) -> None:
@@ -337,9 +338,10 @@ class cursor:
         return [self._caster(row) for row in chunk]
 
     def __iter__(self) -> Iterator[Any]:
+        # The base fetch methods, not a subclass's: psycopg2's iteration is C code that doesn't call them.
         if self.name is None:
             while True:
-                row = self.fetchone()
+                row = cursor.fetchone(self)
                 if row is None:
                     return
                 yield row
@@ -350,7 +352,7 @@ class cursor:
             yield from rows
 
     def __next__(self) -> Any:
-        row = self.fetchone()
+        row = cursor.fetchone(self)
         if row is None:
             raise StopIteration
         return row

@@ -109,7 +109,7 @@ from greenpsyco.fake_psycopg2._typecast import (
     register_type,
     string_types,
 )
-from greenpsyco.fake_psycopg2._typecast import Typecaster as type  # noqa: A001 - psycopg2._psycopg.type
+from greenpsyco.fake_psycopg2._typecast import Typecaster as type  # psycopg2._psycopg.type
 from greenpsyco.fake_psycopg2.errors import sqlstate_errors
 
 __version__ = "2.9.11 (dt dec pq3 ext lo64)"

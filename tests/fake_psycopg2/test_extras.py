@@ -438,11 +438,6 @@ def test_min_time_logging_connection_like_psycopg2(dsn: str) -> None:
     differential(scenario)
 
 
-@pytest.mark.xfail(
-    reason="greenpsyco's cursor.callproc() runs the statement through self.execute(), so a LoggingCursor "
-    "logs it twice; psycopg2's C callproc does not dispatch to a subclass's execute()",
-    strict=False,
-)
 def test_logging_cursor_logs_callproc_once_like_psycopg2(dsn: str) -> None:
     def scenario(lib: SimpleNamespace) -> list[Any]:
         conn = lib.psycopg2.connect(dsn, connection_factory=lib.extras.LoggingConnection)
