@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from greenpsyco.fake_psycopg2 import _exceptions as exc
 from greenpsyco.fake_psycopg2._adapt import note_parameter_status
-from greenpsyco.fake_psycopg2._dsn import obscure_password, parse_dsn
+from greenpsyco.fake_psycopg2._dsn import LIBPQ_KEYWORD_ORDER, obscure_password, parse_dsn
 from greenpsyco.fake_psycopg2._objects import Notify, Xid
 from greenpsyco.wire import ops
 from greenpsyco.wire.conninfo import resolve
@@ -448,11 +448,20 @@ class connection:
         return TRANSACTION_STATUS_ACTIVE
 
     def get_dsn_parameters(self) -> dict[str, str]:
+        """The effective connection options, as libpq's PQconninfo shows them (in its order), with
+        the password, and keepalives unless it was asked for, left out as psycopg2 does."""
         wire = self._check_open()
-        hidden = {"password", "passfile", "sslpassword", "service"}
-        return {
-            key: value for key, value in wire.params.values.items() if key not in hidden and value is not None
-        }
+        given = parse_dsn(self._dsn)
+        values = wire.params.values
+        shown = {}
+        for key in LIBPQ_KEYWORD_ORDER:
+            value = values.get(key)
+            if value is None or key in ("password", "sslpassword", "service"):
+                continue
+            if key == "keepalives" and key not in given:
+                continue
+            shown[key] = value
+        return shown
 
     @property
     def info(self) -> Any:
@@ -586,7 +595,7 @@ class connection:
     def lobject(
         self,
         oid: int = 0,
-        mode: str | None = None,
+        mode: str = "",
         new_oid: int = 0,
         new_file: str | None = None,
         lobject_factory: Callable[..., Any] | None = None,
@@ -594,7 +603,7 @@ class connection:
         from greenpsyco.fake_psycopg2._lobject import lobject
 
         factory = lobject_factory or lobject
-        return factory(self, oid, mode or "r", new_oid, new_file)
+        return factory(self, oid, mode, new_oid, new_file)
 
     def __repr__(self) -> str:
         return f"<connection object at {id(self):#x}; dsn: '{self.dsn}', closed: {self.closed}>"

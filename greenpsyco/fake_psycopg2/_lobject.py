@@ -16,26 +16,36 @@ INV_READ = 0x00040000
 SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 
 
-def _mode_flags(mode: str) -> tuple[int, bool, str]:
-    """psycopg2's reading of an lobject mode: (libpq flags, text mode?, normalised mode string)."""
-    text = "t" in mode
+_BASE_FLAGS = {"r": INV_READ, "w": INV_WRITE, "rw": INV_READ | INV_WRITE, "n": 0, "": INV_READ}
+
+
+def _mode_flags(mode: str, creating: bool) -> tuple[int, bool, str]:
+    """psycopg2's reading of an lobject mode: (libpq flags, text mode?, the mode it reports).
+
+    Text mode unless ``b`` is given. A new object is always opened for writing, as psycopg2 does
+    (``lobject()`` and ``lobject(0, "r")`` both report ``"wt"``).
+    """
+    if any(ch not in "rwnbt" for ch in mode) or ("b" in mode and "t" in mode):
+        raise ValueError(f"bad mode for lobject: '{mode}'")
+    text = "b" not in mode
     base = mode.replace("t", "").replace("b", "")
-    flags = {"r": INV_READ, "w": INV_WRITE, "rw": INV_READ | INV_WRITE, "n": 0, "": INV_READ}.get(base)
+    flags = _BASE_FLAGS.get(base)
     if flags is None:
         raise ValueError(f"bad mode for lobject: '{mode}'")
-    shown = (base or "r") + ("t" if text else "b")
-    return flags, text, shown
+    if creating and not flags & INV_WRITE:
+        flags, base = INV_WRITE, "w"
+    return flags, text, (base or "r") + ("t" if text else "b")
 
 
 class lobject:
     """A large object opened on a connection (``connection.lobject()``)."""
 
     def __init__(
-        self, conn: Any, oid: int = 0, mode: str = "r", new_oid: int = 0, new_file: str | None = None
+        self, conn: Any, oid: int = 0, mode: str = "", new_oid: int = 0, new_file: str | None = None
     ) -> None:
         if conn.autocommit:
             raise exc.ProgrammingError("can't use a lobject outside of transactions")
-        flags, self._text, self.mode = _mode_flags(mode)
+        flags, self._text, self.mode = _mode_flags(mode, creating=oid == 0)
         self.conn = conn
         self._cursor = conn.cursor()
         self.closed = False
@@ -44,9 +54,6 @@ class lobject:
                 oid = self._scalar("SELECT lo_import(%s, %s)", (new_file, new_oid))
             else:
                 oid = self._scalar("SELECT lo_create(%s)", (new_oid,))
-            if "r" not in mode and "w" not in mode and mode.replace("t", "").replace("b", "") in ("", "n"):
-                flags = INV_READ | INV_WRITE
-                self.mode = "rw" + ("t" if self._text else "b")
         self.oid = oid
         self._fd = -1 if flags == 0 else self._scalar("SELECT lo_open(%s, %s)", (oid, flags))
         if self._fd == -1 and flags == 0:

@@ -269,3 +269,68 @@ def test_encrypt_password(dsn: str) -> None:
         ]
 
     compare(scenario, dsn)
+
+
+def test_dsn_parameters_and_fileno(dsn: str) -> None:
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        conn = pg.connect(dsn, application_name="gp")
+        # Known difference: libpq built with GSSAPI reports gssencmode=prefer; greenpsyco has no GSSAPI.
+        params = {key: value for key, value in conn.get_dsn_parameters().items() if key != "gssencmode"}
+        seen = [
+            params,
+            list(params) == [k for k in conn.info.dsn_parameters if k != "gssencmode"],
+            conn.fileno() > 2,
+        ]
+        seen.append(conn.fileno() == conn.info.socket)
+        conn.close()
+        seen.append(outcome(conn.fileno))
+        return seen
+
+    compare(scenario, dsn)
+
+
+def test_large_objects(dsn: str, tmp_path: Any) -> None:
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        conn = pg.connect(dsn)
+        lob = conn.lobject()
+        seen: list[Any] = [lob.mode, lob.closed, lob.oid > 0]
+        seen += [lob.write(b"hello world"), lob.tell(), lob.seek(6), lob.read(), lob.tell()]
+        lob.truncate(5)
+        lob.seek(0)
+        seen += [lob.read()]
+        lob.close()
+        seen += [lob.closed, outcome(lob.read)]
+        text = conn.lobject(lob.oid, "rt")
+        seen += [text.mode, text.read()]
+        text.unlink()
+        seen += [text.closed]
+        conn.commit()
+        conn.autocommit = True
+        seen += [outcome(conn.lobject)]
+        conn.close()
+        return seen
+
+    compare(scenario, dsn)
+
+
+def test_one_connection_shared_by_threads_is_serialised(dsn: str) -> None:
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        conn = pg.connect(dsn)
+        conn.autocommit = True
+        results: list[Any] = []
+
+        def work(n: int) -> None:
+            cur = conn.cursor()
+            for _ in range(20):
+                cur.execute("SELECT %s::int, pg_sleep(0.001)", (n,))
+                results.append(cur.fetchone()[0] == n)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        conn.close()
+        return [len(results), all(results)]
+
+    compare(scenario, dsn)
