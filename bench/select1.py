@@ -1,4 +1,5 @@
-"""SELECT 1 round trips on one TCP connection: greenpsyco's blocking wire driver against psycopg2.
+"""SELECT 1 round trips on one TCP connection: psycopg2 against greenpsyco's blocking wire driver and
+greenpsyco's fake psycopg2 (the cursor path Django takes).
 
 Alternates A B A B over several rounds on one throw-away cluster and reports medians, the rate ratio
 and the client CPU time per query (user+sys of this process), the fairer figure on a noisy machine.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 import psycopg2
 
+import greenpsyco.fake_psycopg2 as fake_psycopg2
 from greenpsyco.testing import ThrowawayCluster
 from greenpsyco.wire.io_blocking import BlockingConnection
 
@@ -46,6 +48,9 @@ def main() -> None:
         theirs = psycopg2.connect(dsn)
         theirs.autocommit = True
         cursor = theirs.cursor()
+        fake = fake_psycopg2.connect(dsn)
+        fake.autocommit = True
+        fake_cursor = fake.cursor()
 
         def psycopg2_select() -> object:
             cursor.execute("SELECT 1")
@@ -54,7 +59,15 @@ def main() -> None:
         def greenpsyco_select() -> object:
             return ours.execute(b"SELECT 1")[0].rows[0]
 
-        candidates = {"psycopg2": psycopg2_select, "greenpsyco.wire": greenpsyco_select}
+        def fake_select() -> object:
+            fake_cursor.execute("SELECT 1")
+            return fake_cursor.fetchone()
+
+        candidates = {
+            "psycopg2": psycopg2_select,
+            "greenpsyco.wire": greenpsyco_select,
+            "greenpsyco psycopg2": fake_select,
+        }
         for run in candidates.values():  # warm up both
             measure(run, 500)
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in candidates}
@@ -63,6 +76,7 @@ def main() -> None:
                 samples[name].append(measure(run, args.queries))
         ours.close()
         theirs.close()
+        fake.close()
 
     print(f"SELECT 1, one TCP connection, {args.rounds} rounds x {args.queries} queries (medians)")
     base_rate = statistics.median(rate for rate, _ in samples["psycopg2"])
@@ -71,7 +85,7 @@ def main() -> None:
         rate = statistics.median(r for r, _ in values)
         cpu = statistics.median(c for _, c in values)
         print(
-            f"  {name:16} {rate:9.0f} q/s  ({rate / base_rate:4.2f}x)"
+            f"  {name:20} {rate:9.0f} q/s  ({rate / base_rate:4.2f}x)"
             f"   CPU {cpu:6.1f} us/q  ({cpu / base_cpu:4.2f}x)"
         )
 

@@ -135,6 +135,7 @@ class connection:
         self._wire: BlockingConnection | None = None
         self._current_query: bytes | None = None  # the statement running, for notices' LINE display
         self._mark = 0  # counts transactions ended, as psycopg2's conn->mark
+        self._encoding_cache = ("UTF8", "UTF8", "utf_8")
         self._open()
 
     # -- connecting -----------------------------------------------------------------------------
@@ -223,9 +224,20 @@ class connection:
 
     @property
     def _py_encoding(self) -> str:
-        from greenpsyco.fake_psycopg2._encodings import encodings
+        return self._encodings()[1]
 
-        return encodings.get(self.encoding, "utf_8")
+    def _encodings(self) -> tuple[str, str]:
+        """(PostgreSQL name, Python codec) of the live client_encoding, recomputed only when it changes."""
+        wire = self._wire
+        raw = "UTF8" if wire is None else wire.state.parameters.get("client_encoding", "UTF8")
+        cached = self._encoding_cache
+        if cached[0] != raw:
+            from greenpsyco.fake_psycopg2._encodings import encodings
+
+            name = normalize_name(raw)
+            name = "UTF8" if name == "UNICODE" else name
+            cached = self._encoding_cache = (raw, name, encodings.get(name, "utf_8"))
+        return cached[1], cached[2]
 
     @property
     def _scs(self) -> bool:
@@ -419,11 +431,7 @@ class connection:
 
     @property
     def encoding(self) -> str:
-        wire = self._wire
-        if wire is None:
-            return "UTF8"
-        name = normalize_name(wire.state.parameters.get("client_encoding", "UTF8"))
-        return "UTF8" if name == "UNICODE" else name
+        return self._encodings()[0]
 
     @property
     def server_version(self) -> int:
