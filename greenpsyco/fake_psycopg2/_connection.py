@@ -12,8 +12,9 @@ import contextlib
 import threading
 from collections.abc import Callable, Generator
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from greenpsyco import hub
 from greenpsyco.fake_psycopg2 import _exceptions as exc
 from greenpsyco.fake_psycopg2._adapt import note_parameter_status
 from greenpsyco.fake_psycopg2._dsn import LIBPQ_KEYWORD_ORDER, obscure_password, parse_dsn
@@ -24,6 +25,9 @@ from greenpsyco.wire.encodings import normalize_name
 from greenpsyco.wire.errors import ConnectionLost, WireError
 from greenpsyco.wire.io_blocking import BlockingConnection
 from greenpsyco.wire.messages import NotificationResponse
+
+if TYPE_CHECKING:
+    from greenpsyco.green import GreenConnection
 
 T = TypeVar("T")
 
@@ -132,7 +136,7 @@ class connection:
         self._lock = threading.RLock()
         self._tpc_xid: Xid | None = None
         self._entered = False
-        self._wire: BlockingConnection | None = None
+        self._wire: BlockingConnection | GreenConnection | None = None
         self._current_query: bytes | None = None  # the statement running, for notices' LINE display
         self._mark = 0  # counts transactions ended, as psycopg2's conn->mark
         self._encoding_cache = ("UTF8", "UTF8", "utf_8")
@@ -144,7 +148,12 @@ class connection:
         try:
             parse_dsn(self._dsn)
             params = resolve(self._dsn)
-            self._wire = BlockingConnection.connect_params(params)
+            if hub.mode() == "cooperative":
+                from greenpsyco.green import GreenConnection
+
+                self._wire = GreenConnection.connect_params(params)
+            else:
+                self._wire = BlockingConnection.connect_params(params)
         except WireError as error:
             raise self._error(error) from None
         state = self._wire.state
@@ -182,7 +191,7 @@ class connection:
 
     # -- the wire, guarded ----------------------------------------------------------------------
 
-    def _check_open(self) -> BlockingConnection:
+    def _check_open(self) -> BlockingConnection | GreenConnection:
         if self.closed or self._wire is None:
             raise exc.InterfaceError("connection already closed")
         return self._wire
@@ -478,11 +487,10 @@ class connection:
         return ConnectionInfo(self)
 
     def fileno(self) -> int:
-        wire = self._check_open()
-        sock = wire._sock
-        if sock is None:
+        fd = self._check_open().fileno()
+        if fd < 0:
             raise exc.InterfaceError("connection already closed")
-        return sock.fileno()
+        return fd
 
     def isexecuting(self) -> bool:
         return False

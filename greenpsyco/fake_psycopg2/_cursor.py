@@ -17,7 +17,7 @@ from typing import Any
 from greenpsyco.fake_psycopg2 import _exceptions as exc
 from greenpsyco.fake_psycopg2._objects import Column
 from greenpsyco.wire import ops
-from greenpsyco.wire.errors import InterfaceMisuse, WireError
+from greenpsyco.wire.errors import CopyWithoutSource, InterfaceMisuse, WireError
 from greenpsyco.wire.messages import FieldDescription
 
 NUMERIC_OID = 1700
@@ -146,7 +146,7 @@ class cursor:
             results = wire.run(
                 ops.simple_query(wire.state, sql, copy_source=copy_source, copy_sink=copy_sink)
             )
-        except InterfaceMisuse:
+        except CopyWithoutSource:
             # COPY FROM STDIN through execute(): the wire layer failed the COPY to keep the stream in sync.
             raise exc.ProgrammingError(
                 "can't execute COPY FROM: use the copy_from() method instead"

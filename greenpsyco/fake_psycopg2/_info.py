@@ -6,6 +6,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from greenpsyco.green import GreenConnection
     from greenpsyco.wire.io_blocking import BlockingConnection
 
 from greenpsyco.fake_psycopg2 import _exceptions as exc
@@ -19,8 +20,8 @@ class ConnectionInfo:
     def __init__(self, connection: Any) -> None:
         self._conn = connection
 
-    def _wire(self) -> BlockingConnection | None:
-        wire: BlockingConnection | None = self._conn._wire
+    def _wire(self) -> BlockingConnection | GreenConnection | None:
+        wire: BlockingConnection | GreenConnection | None = self._conn._wire
         if wire is None or self._conn.closed:
             return None
         return wire
@@ -102,9 +103,7 @@ class ConnectionInfo:
     @property
     def socket(self) -> int:
         wire = self._wire()
-        if wire is None or wire._sock is None:
-            return -1
-        return int(wire._sock.fileno())
+        return -1 if wire is None else wire.fileno()
 
     @property
     def backend_pid(self) -> int:
@@ -123,7 +122,7 @@ class ConnectionInfo:
     @property
     def ssl_in_use(self) -> bool:
         wire = self._wire()
-        return wire is not None and isinstance(wire._sock, ssl.SSLSocket)
+        return wire is not None and wire.tls
 
     @property
     def ssl_attribute_names(self) -> list[str]:
@@ -131,7 +130,7 @@ class ConnectionInfo:
 
     def ssl_attribute(self, name: str) -> str | None:
         wire = self._wire()
-        sock = None if wire is None else wire._sock
+        sock = getattr(wire, "_sock", None)  # the blocking driver's socket; None in cooperative mode
         if not isinstance(sock, ssl.SSLSocket):
             return None
         cipher = sock.cipher()

@@ -52,6 +52,10 @@ class InterfaceMisuse(WireError):
     """The caller broke the driver's rules (e.g. a second operation while one is in flight)."""
 
 
+class CopyWithoutSource(InterfaceMisuse):
+    """The server started COPY FROM STDIN but the operation had no data to send; the COPY was failed."""
+
+
 # Field codes of ErrorResponse / NoticeResponse (protocol-error-fields.html).
 FIELD_NAMES: Mapping[str, str] = {
     "S": "severity",

@@ -174,6 +174,10 @@ class BlockingConnection:
     def closed(self) -> bool:
         return self._sock is None
 
+    def fileno(self) -> int:
+        """The socket's file descriptor (-1 once closed)."""
+        return -1 if self._sock is None else self._sock.fileno()
+
     def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
         """Drive one operation to its end; Ctrl-C cancels the server-side query first."""
         if self._sock is None:

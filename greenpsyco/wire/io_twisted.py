@@ -124,6 +124,8 @@ class _Pump:
         self.ended = False  # the current transport's stream has ended
         self.loss: BaseException | None = None  # why, when it was a TLS failure
         self.tls_settings: tls.TLSSettings | None = None
+        self.tls_active = False
+        self.socket_fd = -1
 
     # -- IPushProducer: back-pressure from the transport ---------------------------------------
 
@@ -197,6 +199,7 @@ class _Pump:
                 try:
                     creator = tls.twisted_creator(request.settings, request.host, request.hostaddr)
                     self.tls_settings = request.settings
+                    self.tls_active = True
                     assert self.transport is not None
                     self.transport.raw.startTLS(creator)
                 except Exception as exc:
@@ -238,6 +241,7 @@ class _Pump:
         self.ended = False
         self.loss = None
         self.tls_settings = None
+        self.tls_active = False
         attempt: HostAttempt = request.attempt
         connected: defer.Deferred[_Transport] = defer.Deferred()
         factory = _Factory(self, connected)
@@ -267,6 +271,7 @@ class _Pump:
                 family = socket.AF_INET6 if host and ":" in host else socket.AF_INET
                 self.peer = (family, (host, getattr(peer, "port", attempt.port)))
             tcp = transport.raw
+            self.socket_fd = tcp.fileno() if hasattr(tcp, "fileno") else -1
             if attempt.unix_socket is None and hasattr(tcp, "setTcpNoDelay"):
                 tcp.setTcpNoDelay(True)
                 if request.keepalives.get("keepalives", "1") != "0":
@@ -435,6 +440,15 @@ class TwistedConnection:
     @property
     def broken(self) -> bool:
         return self._pump.broken
+
+    @property
+    def tls(self) -> bool:
+        """Whether the session runs over TLS."""
+        return self._pump.tls_active
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (-1 once closed)."""
+        return self._pump.socket_fd if self._pump.transport is not None else -1
 
     @property
     def busy(self) -> bool:

@@ -27,7 +27,7 @@ from greenpsyco.wire.conninfo import ConnectParams, HostAttempt
 from greenpsyco.wire.errors import (
     ConnectionFailure,
     ConnectionLost,
-    InterfaceMisuse,
+    CopyWithoutSource,
     ProtocolViolation,
     ServerError,
     server_error,
@@ -212,7 +212,7 @@ def _copy_in(source: CopySource | None) -> Generator[Request, bytes | str | None
     """Stream COPY FROM STDIN data; a failing source becomes CopyFail and is re-raised after sync."""
     if source is None:
         yield m.copy_fail(b"COPY FROM STDIN needs a data source (use a COPY operation)")
-        return InterfaceMisuse("COPY FROM STDIN needs a data source")
+        return CopyWithoutSource("COPY FROM STDIN needs a data source")
     try:
         for chunk in source:
             if chunk:

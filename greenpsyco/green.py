@@ -1,0 +1,176 @@
+"""The Twisted driver used synchronously from request greenlets: cooperative mode of the fake psycopg2.
+
+``GreenConnection`` offers what the fake psycopg2 connection needs from a wire connection (``run``,
+``cancel``, ``poll``, ``close``, ``state``, ...) on top of the Twisted driver (``TwistedConnection``):
+each operation is started in the reactor and the calling greenlet waits in :func:`greenpsyco.hub.wait`
+while other greenlets run. If the waiting greenlet is killed or times out, the query is cancelled on the
+server (CancelRequest) and drained to ReadyForQuery, so the connection stays usable — or, when the server
+does not answer in time, the connection is marked broken. It never leaves a query running.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from typing import Any, TypeVar
+
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from greenpsyco import hub
+from greenpsyco.wire import ops
+from greenpsyco.wire.conninfo import ConnectParams
+from greenpsyco.wire.errors import ConnectionLost, InterfaceMisuse
+from greenpsyco.wire.io_twisted import TwistedConnection
+from greenpsyco.wire.messages import NotificationResponse
+
+T = TypeVar("T")
+
+DRAIN_TIMEOUT = 5.0  # how long a cancelled query may take to end before the connection is dropped
+
+
+class GreenConnection:
+    """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread."""
+
+    def __init__(self, conn: TwistedConnection) -> None:
+        self._conn = conn
+        self.state = conn.state
+        self.params = conn.params
+        self.attempt = conn.attempt
+        self._thread = threading.get_ident()
+        self._owner: Any = None  # the greenlet whose operation is in flight
+
+    # -- construction (request greenlet) --------------------------------------------------------
+
+    @classmethod
+    def connect_params(cls, params: ConnectParams) -> GreenConnection:
+        """Connect while other greenlets run. Must be called in a request greenlet."""
+        pending = TwistedConnection.connect_params(params)
+        made: list[TwistedConnection] = []
+
+        def keep(conn: TwistedConnection) -> TwistedConnection:
+            made.append(conn)
+            return conn
+
+        pending.addCallback(keep)
+        try:
+            return cls(hub.wait(pending))
+        except BaseException:
+            # Killed while connecting: close the connection if it completes anyway.
+            if made:
+                made[0].close()
+            else:
+                pending.addCallbacks(lambda conn: conn.close(), lambda failure: None)
+            raise
+
+    # -- facts ----------------------------------------------------------------------------------
+
+    @property
+    def broken(self) -> bool:
+        return self._conn.broken
+
+    @property
+    def closed(self) -> bool:
+        return self._conn.closed
+
+    @property
+    def tls(self) -> bool:
+        return self._conn.tls
+
+    def fileno(self) -> int:
+        return self._conn.fileno()
+
+    # -- operations (request greenlet) ----------------------------------------------------------
+
+    def _check_context(self) -> None:
+        if hub.mode() != "cooperative" or threading.get_ident() != self._thread:
+            raise InterfaceMisuse(
+                "this connection was opened in a request greenlet of the hub thread; use it only there"
+            )
+
+    def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
+        """Run one operation, waiting cooperatively; killed or timed out, the query is cancelled."""
+        try:
+            self._check_context()
+            if self._owner is not None:
+                raise InterfaceMisuse(
+                    "another greenlet is using this connection: a query is in flight (greenpsyco allows one"
+                    " operation per connection at a time; give each greenlet its own connection)"
+                )
+        except BaseException:
+            op.close()
+            raise
+        import greenlet  # type: ignore[import-untyped]
+
+        self._owner = greenlet.getcurrent()
+        finished: defer.Deferred[Any] = defer.Deferred()
+        outcome: defer.Deferred[Any] = defer.Deferred(lambda _: self._send_cancel())
+
+        def settle(result: Any) -> None:
+            finished.callback(None)
+            if not outcome.called:
+                if isinstance(result, Failure):
+                    outcome.errback(result)
+                else:
+                    outcome.callback(result)
+            elif isinstance(result, Failure):
+                pass  # the waiter is gone (cancelled); the failure was expected (QueryCanceled)
+            return None
+
+        try:
+            self._conn.run(op).addBoth(settle)
+            try:
+                return hub.wait(outcome)  # type: ignore[no-any-return]
+            except BaseException:
+                if not finished.called:
+                    self._drain(finished)
+                raise
+        finally:
+            self._owner = None
+
+    def _send_cancel(self) -> None:
+        if not self._conn.broken and not self._conn.closed:
+            self._conn.cancel().addErrback(lambda failure: None)
+
+    def _drain(self, finished: defer.Deferred[Any]) -> None:
+        """After the waiter gave up: let the cancelled query end, or drop the connection."""
+        try:
+            hub.wait(finished, timeout=DRAIN_TIMEOUT)
+        except BaseException:
+            self._conn.close()
+            self._conn._pump.broken = True
+
+    def cancel(self) -> None:
+        """Cancel the running statement (from any thread or greenlet)."""
+        if threading.get_ident() == self._thread and hub.mode() == "cooperative":
+            hub.wait(self._conn.cancel())
+            return
+        reactor = self._conn._pump.reactor
+        from twisted.internet import threads
+
+        if threading.get_ident() == self._thread:
+            raise InterfaceMisuse("cancel() from the hub greenlet would block the reactor")
+        threads.blockingCallFromThread(reactor, self._conn.cancel)  # type: ignore[arg-type]
+
+    def poll(self, timeout: float | None = 0.0) -> None:
+        """Notifications arrive through the reactor on their own; a broken session is reported."""
+        if self._conn.broken:
+            raise ConnectionLost(ops.LOST_MESSAGE)
+        if timeout:
+            hub.sleep(timeout)
+
+    def wait_notification(self, timeout: float | None = None) -> NotificationResponse | None:
+        """The next NOTIFY, waiting cooperatively up to ``timeout`` seconds."""
+        waited = 0.0
+        step = 0.01
+        while not self.state.notifications:
+            if self._conn.broken:
+                raise ConnectionLost(ops.LOST_MESSAGE)
+            if timeout is not None and waited >= timeout:
+                return None
+            hub.sleep(step)
+            waited += step
+        return self.state.notifications.popleft()
+
+    def close(self) -> None:
+        self._conn.close()

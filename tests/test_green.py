@@ -1,0 +1,157 @@
+"""Cooperative mode: the fake psycopg2 inside request greenlets waits on the hub's reactor.
+
+Each scenario runs in a fresh interpreter (the reactor runs once per process).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from greenpsyco.testing import TestServer
+
+
+def run_scenario(dsn: str, body: str) -> dict[str, object]:
+    code = textwrap.dedent(
+        """
+        import json, time
+        import greenpsyco.fake_psycopg2 as psycopg2
+        from greenpsyco import hub
+        DSN = {dsn!r}
+        """
+    ).format(dsn=dsn) + textwrap.dedent(body)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def dsn(pg_server: TestServer) -> str:
+    return pg_server.dsn()
+
+
+def test_slow_queries_in_many_greenlets_overlap(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        def one(n):
+            conn = psycopg2.connect(DSN)
+            cur = conn.cursor()
+            cur.execute("SELECT pg_sleep(0.5), %s::int", (n,))
+            value = cur.fetchone()[1]
+            conn.close()
+            return value
+
+        def main():
+            started = time.monotonic()
+            tasks = [hub.spawn(one, n) for n in range(40)]
+            for task in tasks:
+                task.join()
+            values = sorted(task.result() for task in tasks)
+            return {"values": values == list(range(40)), "elapsed": time.monotonic() - started,
+                    "mode": hub.mode()}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["values"] is True
+    assert seen["mode"] == "cooperative"
+    assert float(str(seen["elapsed"])) < 10  # 40 x 0.5 s would be 20 s if the queries did not overlap
+
+
+def test_killing_a_greenlet_cancels_its_query_and_keeps_the_connection(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        holder = {}
+
+        def sleeper():
+            conn = holder["conn"] = psycopg2.connect(DSN)
+            conn.cursor().execute("SELECT pg_sleep(30)")
+
+        def main():
+            task = hub.spawn(sleeper)
+            hub.sleep(0.5)
+            started = time.monotonic()
+            task.kill()
+            killed_in = time.monotonic() - started
+            conn = holder["conn"]
+            watcher = psycopg2.connect(DSN)
+            wcur = watcher.cursor()
+            wcur.execute("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)'"
+                         " AND state = 'active'")
+            still_running = wcur.fetchone()[0]
+            conn.rollback()
+            cur = conn.cursor()
+            cur.execute("SELECT 42")
+            return {"killed_in": killed_in, "still_running": still_running, "usable": cur.fetchone()[0],
+                    "closed": conn.closed}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["still_running"] == 0
+    assert seen["usable"] == 42
+    assert seen["closed"] == 0
+    assert float(str(seen["killed_in"])) < 5
+
+
+def test_a_second_greenlet_on_a_busy_connection_gets_programming_error(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        def main():
+            conn = psycopg2.connect(DSN)
+            first = hub.spawn(lambda: conn.cursor().execute("SELECT pg_sleep(0.5)"))
+            hub.sleep(0.1)
+            try:
+                conn.cursor().execute("SELECT 1")
+                error = None
+            except psycopg2.Error as exc:
+                error = [type(exc).__name__, str(exc)]
+            first.join()
+            return {"error": error}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    error = seen["error"]
+    assert isinstance(error, list)
+    assert error[0] == "ProgrammingError"
+    assert "another greenlet is using this connection" in error[1]
+
+
+def test_a_cooperative_connection_used_from_another_thread_fails_clearly(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        import threading
+
+        def main():
+            conn = psycopg2.connect(DSN)
+            outcome = {}
+
+            def other_thread():
+                try:
+                    conn.cursor().execute("SELECT 1")
+                    outcome["error"] = None
+                except psycopg2.Error as exc:
+                    outcome["error"] = [type(exc).__name__, str(exc)]
+
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            while thread.is_alive():
+                hub.sleep(0.01)
+            return outcome
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    error = seen["error"]
+    assert isinstance(error, list)
+    assert error[0] == "ProgrammingError"
+    assert "request greenlet of the hub thread" in error[1]
