@@ -7,7 +7,7 @@ use, so importing greenpsyco in settings.py does not pull in Twisted.
 
 from typing import Any
 
-from greenpsyco.patch import GreenpsycoPatchWarning, is_patched, patch, unpatch
+from greenpsyco.patch import GreenpsycoPatchWarning, close_request_connections, is_patched, patch, unpatch
 
 __version__ = "0.1.0.dev0"
 
@@ -25,6 +25,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "GreenpsycoPatchWarning",
     "__version__",
+    "close_request_connections",
     "is_patched",
     "mode",
     "patch",
