@@ -155,3 +155,100 @@ def test_a_cooperative_connection_used_from_another_thread_fails_clearly(dsn: st
     assert isinstance(error, list)
     assert error[0] == "ProgrammingError"
     assert "request greenlet of the hub thread" in error[1]
+
+
+def test_a_later_greenlet_finishes_its_quick_query_first(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        finished = []
+
+        def slow():
+            conn = psycopg2.connect(DSN)
+            conn.cursor().execute("SELECT pg_sleep(2)")
+            finished.append("A")
+
+        def quick():
+            conn = psycopg2.connect(DSN)
+            conn.cursor().execute("SELECT 1")
+            finished.append("B")
+
+        def main():
+            a = hub.spawn(slow)
+            hub.sleep(0.2)
+            b = hub.spawn(quick)
+            b.join()
+            a.join()
+            return {"order": finished}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["order"] == ["B", "A"]
+
+
+def test_another_thread_uses_blocking_mode_while_the_hub_runs(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        import threading
+
+        def main():
+            outcome = {}
+
+            def other_thread():
+                outcome["mode"] = hub.mode()
+                conn = psycopg2.connect(DSN)
+                cur = conn.cursor()
+                cur.execute("SELECT 7")
+                outcome["value"] = cur.fetchone()[0]
+                outcome["driver"] = type(conn._wire).__name__
+                conn.close()
+
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            while thread.is_alive():
+                hub.sleep(0.01)
+            return outcome
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen == {"mode": "blocking", "value": 7, "driver": "BlockingConnection"}
+
+
+def test_a_forked_child_opens_its_own_connections(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        import os
+
+        def main():
+            parent = psycopg2.connect(DSN)
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    conn = psycopg2.connect(DSN)
+                    cur = conn.cursor()
+                    cur.execute("SELECT 5")
+                    message = f"{hub.mode()} {cur.fetchone()[0]} {type(conn._wire).__name__}"
+                except BaseException as exc:
+                    message = f"error {exc!r}"
+                os.write(write_end, message.encode())
+                os._exit(0)
+            os.close(write_end)
+            while True:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                hub.sleep(0.01)
+            child = os.read(read_end, 1000).decode()
+            cur = parent.cursor()
+            cur.execute("SELECT 6")
+            return {"child": child, "parent_still_works": cur.fetchone()[0]}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen == {"child": "blocking 5 BlockingConnection", "parent_still_works": 6}
