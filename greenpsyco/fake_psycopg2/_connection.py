@@ -140,6 +140,7 @@ class connection:
         self._current_query: bytes | None = None  # the statement running, for notices' LINE display
         self._mark = 0  # counts transactions ended, as psycopg2's conn->mark
         self._encoding_cache = ("UTF8", "UTF8", "utf_8")
+        self._pooled = False  # the wire connection came from greenpsyco.pooling: close() returns it
         self._open()
 
     # -- connecting -----------------------------------------------------------------------------
@@ -148,7 +149,13 @@ class connection:
         try:
             parse_dsn(self._dsn)
             params = resolve(self._dsn)
-            if hub.mode() == "cooperative":
+            from greenpsyco import pooling
+
+            if pooling.enabled():
+                # A pooled session: reset when it was returned, so the setup below applies afresh.
+                self._wire = pooling.acquire(params)
+                self._pooled = True
+            elif hub.mode() == "cooperative":
                 from greenpsyco.green import GreenConnection
 
                 self._wire = GreenConnection.connect_params(params)
@@ -296,11 +303,18 @@ class connection:
             self.status = STATUS_READY
 
     def close(self) -> None:
+        """Close the connection; a pooled session goes back to its pool (reset) instead of ending."""
         with self._lock:
             wire, self._wire = self._wire, None
-            if wire is not None:
-                wire.close()
             self.closed = 1
+            if wire is None:
+                return
+            if self._pooled:
+                from greenpsyco import pooling
+
+                pooling.release(wire)
+            else:
+                wire.close()
 
     def __enter__(self) -> connection:
         self._check_open()
