@@ -144,10 +144,22 @@ class _Waiter:
         self.event = None if cooperative else threading.Event()
 
     def wake(self) -> None:
-        """Resume the waiting caller (called after ``given`` was set, outside the pool's lock)."""
+        """Resume the waiting caller (called after ``given`` was set, outside the pool's lock).
+
+        A cooperative waiter's Deferred is fired in the hub's thread: a connection returned from
+        another thread (which closes it, since it cannot be reset there) hands the slot over safely.
+        """
         if self.event is not None:
             self.event.set()
-        elif self.deferred is not None and not self.deferred.called:
+            return
+        running = hub.get_hub()
+        if running is not None and running.thread_id not in (None, threading.get_ident()):
+            running.reactor.callFromThread(self._fire)
+        else:
+            self._fire()
+
+    def _fire(self) -> None:
+        if self.deferred is not None and not self.deferred.called:
             self.deferred.callback(None)
 
 

@@ -256,6 +256,44 @@ def test_a_backend_terminated_while_idle_in_the_pool_is_not_handed_out(dsn: str)
     assert seen["closed"] == 1
 
 
+def test_a_waiter_killed_in_the_queue_leaves_no_slot_taken(dsn: str) -> None:
+    seen = run_scenario(
+        dsn,
+        """
+        pooling.configure(size=1, timeout=5)
+
+        def holder():
+            conn = psycopg2.connect(DSN)
+            conn.cursor().execute("SELECT pg_sleep(0.4)")
+            conn.close()
+
+        def main():
+            held = hub.spawn(holder)
+            hub.sleep(0.1)
+            doomed = [hub.spawn(psycopg2.connect, DSN) for _ in range(3)]
+            hub.sleep(0.1)
+            waiting = pooling.stats()[0]["waiting"]
+            for task in doomed:
+                task.kill()
+            held.join()
+            started = time.monotonic()
+            conn = psycopg2.connect(DSN)
+            cur = conn.cursor()
+            cur.execute("SELECT 9")
+            value = cur.fetchone()[0]
+            conn.close()
+            return {"waiting": waiting, "value": value, "took": time.monotonic() - started,
+                    "stats": pooling.stats()[0]}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["waiting"] == 3
+    assert seen["value"] == 9
+    assert float(str(seen["took"])) < 0.5
+    assert seen["stats"] == {"mode": "cooperative", "idle": 1, "in_use": 0, "opening": 0, "waiting": 0}
+
+
 def test_the_environment_variable_turns_the_pool_on(dsn: str) -> None:
     seen = run_scenario(
         dsn,
@@ -288,6 +326,17 @@ def test_the_pool_is_off_by_default(dsn: str, blocking_pool: None, monkeypatch: 
     assert conn.get_backend_pid() != first
     conn.close()
     assert pooling.stats() == []
+
+
+def test_a_bad_environment_value_is_refused(blocking_pool: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(pooling.SIZE_VARIABLE, "ten")
+    with pytest.raises(ValueError, match="GREENPSYCO_POOL_SIZE must be an integer"):
+        pooling.enabled()
+    monkeypatch.setenv(pooling.SIZE_VARIABLE, "3")
+    monkeypatch.setenv(pooling.TIMEOUT_VARIABLE, "2.5")
+    assert (pooling.pool_size(), pooling.pool_timeout()) == (3, 2.5)
+    pooling.configure(size=0, timeout=1)  # configure() wins over the environment
+    assert (pooling.enabled(), pooling.pool_timeout()) == (False, 1.0)
 
 
 def test_ten_threads_share_three_backends(dsn: str, blocking_pool: None) -> None:
