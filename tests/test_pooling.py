@@ -457,3 +457,40 @@ def test_configure_validates_and_shrinking_closes_idle(dsn: str, blocking_pool: 
     pooling.configure(size=0)
     assert [s["idle"] for s in pooling.stats()] == [0]
     assert not pooling.enabled()
+
+
+def test_a_waiter_interrupted_after_the_hand_over_gives_the_connection_back(
+    dsn: str, blocking_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pooling.configure(size=1, timeout=5)
+    original = pooling._Pool._block
+
+    class Interrupted(Exception):
+        pass
+
+    def block_then_interrupt(self: pooling._Pool, waiter: pooling._Waiter, seconds: float) -> None:
+        original(self, waiter, seconds)
+        if waiter.given:
+            raise Interrupted  # e.g. a greenlet killed after being handed the connection, before it ran
+
+    monkeypatch.setattr(pooling._Pool, "_block", block_then_interrupt)
+    held = psycopg2.connect(dsn)
+    outcome: list[BaseException] = []
+
+    def waiter() -> None:
+        try:
+            psycopg2.connect(dsn)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    while not any(s["waiting"] for s in pooling.stats()):
+        time.sleep(0.01)
+    held.close()
+    thread.join(5)
+    assert [type(exc) for exc in outcome] == [Interrupted]
+    assert pooling.stats() == [{"mode": "blocking", "idle": 1, "in_use": 0, "opening": 0, "waiting": 0}]
+    monkeypatch.setattr(pooling._Pool, "_block", original)
+    again = psycopg2.connect(dsn)
+    again.close()
