@@ -108,9 +108,21 @@ def _holders_of(modules: Sequence[types.ModuleType]) -> list[str]:
     return sorted(holders)
 
 
-def patch() -> None:
-    """Install the fake ``psycopg2`` and hide psycopg 3. Idempotent; thread-safe."""
+def patch(*, pool_size: int | None = None, pool_timeout: float | None = None) -> None:
+    """Install the fake ``psycopg2`` and hide psycopg 3. Idempotent; thread-safe.
+
+    ``pool_size``/``pool_timeout`` configure greenpsyco's connection pool under ``connect()``/``close()``
+    (see :mod:`greenpsyco.pooling`; without them, ``GREENPSYCO_POOL_SIZE``/``GREENPSYCO_POOL_TIMEOUT``
+    decide, and the pool is off by default).
+    """
     global _finder
+    if pool_size is not None or pool_timeout is not None:
+        from greenpsyco import pooling
+
+        if pool_size is not None:
+            pooling.configure(size=pool_size)
+        if pool_timeout is not None:
+            pooling.configure(timeout=pool_timeout)
     with _lock:
         if _finder is not None:
             return

@@ -188,3 +188,17 @@ def test_django_runs_its_backend_on_the_fake_driver(pg_server: TestServer) -> No
         "iterated": ["a"],
         "vendor_version": True,
     }
+
+
+def test_patch_configures_the_pool() -> None:
+    seen = run_python(
+        """
+        import json
+        import greenpsyco
+        from greenpsyco import pooling
+        before = pooling.pool_size()
+        greenpsyco.patch(pool_size=7, pool_timeout=2.5)
+        print(json.dumps({"before": before, "size": pooling.pool_size(), "timeout": pooling.pool_timeout()}))
+        """
+    )
+    assert seen == {"before": 0, "size": 7, "timeout": 2.5}
