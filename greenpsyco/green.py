@@ -21,6 +21,7 @@ from greenpsyco import hub
 from greenpsyco.wire import ops
 from greenpsyco.wire.conninfo import ConnectParams
 from greenpsyco.wire.errors import ConnectionLost, InterfaceMisuse
+from greenpsyco.wire.io_blocking import send_cancel
 from greenpsyco.wire.io_twisted import TwistedConnection
 from greenpsyco.wire.messages import NotificationResponse
 
@@ -59,7 +60,7 @@ class GreenConnection:
             # Killed while connecting: close the connection if it completes anyway.
             if made:
                 made[0].close()
-            else:
+            elif not pending.called:
                 pending.addCallbacks(lambda conn: conn.close(), lambda failure: None)
             raise
 
@@ -141,23 +142,30 @@ class GreenConnection:
             self._conn._pump.broken = True
 
     def cancel(self) -> None:
-        """Cancel the running statement (from any thread or greenlet)."""
+        """Cancel the running statement (from any thread or greenlet).
+
+        From a request greenlet the CancelRequest goes through the reactor; from another thread it is
+        sent on a plain socket of its own, so it never waits for the hub thread (which may be busy).
+        """
         if threading.get_ident() == self._thread and hub.mode() == "cooperative":
             hub.wait(self._conn.cancel())
             return
-        reactor = self._conn._pump.reactor
-        from twisted.internet import threads
-
         if threading.get_ident() == self._thread:
             raise InterfaceMisuse("cancel() from the hub greenlet would block the reactor")
-        threads.blockingCallFromThread(reactor, self._conn.cancel)  # type: ignore[arg-type]
+        peer = self._conn._pump.peer
+        if peer is None or self.state.backend_pid is None or self.state.backend_secret is None:
+            raise InterfaceMisuse("no cancellation key or peer address")
+        send_cancel(peer, self.state.backend_pid, self.state.backend_secret)
 
     def poll(self, timeout: float | None = 0.0) -> None:
-        """Notifications arrive through the reactor on their own; a broken session is reported."""
+        """Let the reactor read what is pending (notifications, notices) for up to ``timeout`` seconds
+        (at least one turn, as psycopg2's poll() reads the socket); a broken session is reported."""
         if self._conn.broken:
             raise ConnectionLost(ops.LOST_MESSAGE)
-        if timeout:
-            hub.sleep(timeout)
+        hub.sleep(timeout or 0)
+        hub.sleep(0)  # a second turn: the reactor polls the sockets between its timed calls
+        if self._conn.broken:
+            raise ConnectionLost(ops.LOST_MESSAGE)
 
     def wait_notification(self, timeout: float | None = None) -> NotificationResponse | None:
         """The next NOTIFY, waiting cooperatively up to ``timeout`` seconds."""

@@ -47,3 +47,25 @@ def own_server(pg_server: TestServer) -> TestServer:
     if pg_server.external:
         pytest.skip("needs the self-started cluster (roles, pg_hba.conf, TLS); an external server is in use")
     return pg_server
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--green",
+        action="store_true",
+        help="run every test inside a request greenlet of greenpsyco's hub (cooperative mode)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> object:
+    """With --green, the whole test loop runs in a greenlet spawned by the hub, so every query the
+    fake psycopg2 makes takes the cooperative path through the Twisted reactor."""
+    if not session.config.getoption("--green"):
+        return None
+    from _pytest.main import pytest_runtestloop as default_loop
+
+    from greenpsyco import hub
+
+    hub.run(default_loop, session)
+    return True

@@ -252,3 +252,23 @@ def test_a_forked_child_opens_its_own_connections(dsn: str) -> None:
         """,
     )
     assert seen == {"child": "blocking 5 BlockingConnection", "parent_still_works": 6}
+
+
+def test_the_fake_psycopg2_suites_pass_with_every_query_through_the_hub() -> None:
+    """The whole tests/fake_psycopg2 directory again, run inside a hub greenlet (``--green``)."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--green", "tests/fake_psycopg2"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=root,
+        env=os.environ.copy(),
+    )
+    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-2000:]
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+    assert " passed" in summary
+    assert "failed" not in summary
