@@ -272,3 +272,43 @@ def test_the_fake_psycopg2_suites_pass_with_every_query_through_the_hub() -> Non
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
     assert " passed" in summary
     assert "failed" not in summary
+
+
+def test_a_server_that_does_not_answer_the_cancel_leaves_the_connection_marked_broken(
+    own_server: TestServer,
+) -> None:
+    seen = run_scenario(
+        own_server.dsn(),  # the backend is stopped with SIGSTOP: it must run on this machine
+        """
+        import os, signal
+        holder = {}
+
+        def sleeper():
+            conn = holder["conn"] = psycopg2.connect(DSN)
+            holder["pid"] = conn.get_backend_pid()
+            conn.cursor().execute("SELECT pg_sleep(30)")
+
+        def main():
+            task = hub.spawn(sleeper)
+            hub.sleep(0.5)
+            os.kill(holder["pid"], signal.SIGSTOP)  # the backend can no longer answer the CancelRequest
+            try:
+                started = time.monotonic()
+                task.kill()
+                waited = time.monotonic() - started
+            finally:
+                os.kill(holder["pid"], signal.SIGCONT)
+            conn = holder["conn"]
+            try:
+                conn.cursor().execute("SELECT 1")
+                error = None
+            except psycopg2.Error as exc:
+                error = type(exc).__name__
+            return {"closed": conn.closed, "waited": waited, "next_use": error}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["closed"] == 2
+    assert seen["next_use"] == "InterfaceError"
+    assert 4 < float(str(seen["waited"])) < 15  # DRAIN_TIMEOUT is 5 s

@@ -154,6 +154,11 @@ class cursor:
         except WireError as error:
             # The statement text lets the error show libpq's "LINE n:" and caret lines.
             raise conn._error(error, sql.decode(conn._py_encoding, "replace"), self) from None
+        except BaseException:
+            # Interrupted (a killed greenlet, Ctrl-C): if the session could not be saved, say so now.
+            if wire.broken:
+                conn.closed = 2
+            raise
         if not results:
             return
         result = results[-1]
