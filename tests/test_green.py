@@ -97,7 +97,7 @@ def test_killing_a_greenlet_cancels_its_query_and_keeps_the_connection(dsn: str)
     assert seen["still_running"] == 0
     assert seen["usable"] == 42
     assert seen["closed"] == 0
-    assert float(str(seen["killed_in"])) < 5
+    assert float(str(seen["killed_in"])) < 2  # the issue: no active query within 2 s of the kill
 
 
 def test_a_second_greenlet_on_a_busy_connection_gets_programming_error(dsn: str) -> None:
