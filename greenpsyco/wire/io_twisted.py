@@ -149,7 +149,8 @@ class _Pump:
             return defer.fail(InterfaceMisuse("another operation is in progress on this connection"))
         if self.broken:
             op.close()
-            return defer.fail(ConnectionLost("the connection is broken"))
+            # What libpq says when the server went away while the session was idle.
+            return defer.fail(ConnectionLost(ops.LOST_MESSAGE))
         self.op = op
         self.result = defer.Deferred()
         result = self.result
