@@ -108,15 +108,13 @@ class GreenConnection:
         outcome: defer.Deferred[Any] = defer.Deferred(lambda _: self._send_cancel())
 
         def settle(result: Any) -> None:
+            # Once the waiter has gone (cancelled), the result - typically QueryCanceled - is dropped.
             finished.callback(None)
             if not outcome.called:
                 if isinstance(result, Failure):
                     outcome.errback(result)
                 else:
                     outcome.callback(result)
-            elif isinstance(result, Failure):
-                pass  # the waiter is gone (cancelled); the failure was expected (QueryCanceled)
-            return None
 
         try:
             self._conn.run(op).addBoth(settle)

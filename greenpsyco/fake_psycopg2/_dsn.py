@@ -71,8 +71,15 @@ def obscure_password(dsn: str) -> str:
     return " ".join(f"{key}={_param_escape(value)}" for key, value in ordered)
 
 
-def _param_escape(value: str) -> str:
-    if not value:
+_ESCAPE = re.compile(r"([\\'])")
+_SPACE = re.compile(r"\s")
+
+
+def _param_escape(s: str, re_escape: re.Pattern[str] = _ESCAPE, re_space: re.Pattern[str] = _SPACE) -> str:
+    """Quote a connection-string value the way libpq reads it (psycopg2.extensions._param_escape)."""
+    if not s:
         return "''"
-    escaped = re.sub(r"([\\'])", r"\\\1", value)
-    return f"'{escaped}'" if re.search(r"\s", escaped) else escaped
+    s = re_escape.sub(r"\\\1", s)
+    if re_space.search(s):
+        s = "'" + s + "'"
+    return s

@@ -3,7 +3,7 @@ constants, DSN helpers — the same names and objects psycopg2 2.9 exposes."""
 
 from __future__ import annotations
 
-import re as _re
+import re as _re  # noqa: F401 - psycopg2.extensions has it too
 
 from greenpsyco.fake_psycopg2._adapt import SQL_IN, NoneAdapter, register_adapter
 from greenpsyco.fake_psycopg2._connection import (
@@ -24,6 +24,7 @@ from greenpsyco.fake_psycopg2._connection import (
     TRANSACTION_STATUS_INTRANS,
     TRANSACTION_STATUS_UNKNOWN,
 )
+from greenpsyco.fake_psycopg2._dsn import _param_escape as _param_escape  # psycopg2 has it here
 from greenpsyco.fake_psycopg2._dsn import make_dsn
 from greenpsyco.fake_psycopg2._psycopg import (
     BINARYARRAY,
@@ -104,20 +105,6 @@ POLL_OK = 0
 POLL_READ = 1
 POLL_WRITE = 2
 POLL_ERROR = 3
-
-_ESCAPE = _re.compile(r"([\\'])")
-_SPACE = _re.compile(r"\s")
-
-
-def _param_escape(s: str, re_escape: _re.Pattern[str] = _ESCAPE, re_space: _re.Pattern[str] = _SPACE) -> str:
-    """Quote a connection-string value the way libpq reads it (psycopg2's helper of the same name)."""
-    if not s:
-        return "''"
-    s = re_escape.sub(r"\\\1", s)
-    if re_space.search(s):
-        s = "'" + s + "'"
-    return s
-
 
 from greenpsyco.fake_psycopg2._json import register_default_json, register_default_jsonb  # noqa: E402
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 
 from greenpsyco.testing.binaries import PostgresBinaries, find_binaries
+from greenpsyco.wire.conninfo import make_conninfo
 
 AUTH_METHODS = ("trust", "password", "md5", "scram-sha-256")
 DJANGO_EXTENSIONS = ("hstore", "citext", "unaccent", "pg_trgm", "btree_gist", "btree_gin")
@@ -49,18 +50,6 @@ class Role:
     name: str
     password: str | None
     method: str
-
-
-def _quote_conninfo_value(value: str) -> str:
-    """Quote a value for a libpq ``key=value`` string (single quotes, ``\\`` escapes)."""
-    if value and not any(ch in value for ch in " \t\n\r\f\v'\\"):
-        return value
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def make_conninfo(params: Mapping[str, str | int]) -> str:
-    """Render parameters as a libpq ``key=value`` connection string."""
-    return " ".join(f"{key}={_quote_conninfo_value(str(value))}" for key, value in params.items())
 
 
 @dataclass(frozen=True)

@@ -59,12 +59,6 @@ class Framer:
         """Bytes received but not yet handed out."""
         return len(self._buffer) - self._pos + self._chunks_size
 
-    def take_raw(self, size: int) -> bytes:
-        """Up to ``size`` unframed bytes (for the single-byte SSLRequest answer)."""
-        value = self._buffer[self._pos : self._pos + size]
-        self._pos += len(value)
-        return value
-
     def next_frame(self) -> tuple[int, bytes] | None:
         """The next complete message as ``(type byte, body)``, or None until more bytes arrive."""
         buffer, pos = self._buffer, self._pos

@@ -10,7 +10,7 @@ Text fields (names, error messages) are decoded with the connection's client enc
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -644,9 +644,3 @@ def decode(code: int, body: bytes, encoding: str = "utf-8") -> BackendMessage:
         raise
     except (ValueError, LookupError, struct.error) as exc:  # pragma: no cover - defence in depth
         raise ProtocolViolation(f"malformed {bytes([code])!r} message: {exc}") from exc
-
-
-def encode_fields(code: bytes, fields: Iterable[tuple[str, str]]) -> bytes:
-    """An ErrorResponse/NoticeResponse as the server would send it (for tests and fault injection)."""
-    body = b"".join(key.encode("ascii") + value.encode() + b"\x00" for key, value in fields) + b"\x00"
-    return _CI.pack(code, len(body) + 4) + body

@@ -32,7 +32,7 @@ from greenpsyco.wire.errors import (
     ServerError,
     server_error,
 )
-from greenpsyco.wire.protocol import ClientState
+from greenpsyco.wire.protocol import ASYNC_CODES, ClientState
 from greenpsyco.wire.tls import TLSSettings
 
 
@@ -54,7 +54,6 @@ _DATA_ROW: Final = ord("D")
 _ROW_DESCRIPTION: Final = ord("T")
 _COMMAND_COMPLETE: Final = ord("C")
 _READY_FOR_QUERY: Final = ord("Z")
-_ASYNC_CODES: Final = frozenset(b"SNA")
 
 READ: Final = _Read()
 PEER_CERTIFICATE: Final = _PeerCertificate()
@@ -160,7 +159,7 @@ def simple_query(
             state.receive(data)
             continue
         code, body = frame
-        if code in _ASYNC_CODES:
+        if code in ASYNC_CODES:
             state.absorb_frame(code, body)
             continue
         if code == _DATA_ROW:

@@ -23,7 +23,7 @@ IN_TRANSACTION: Final = "T"
 IN_ERROR: Final = "E"
 
 _DATA_ROW: Final = ord("D")
-_ASYNC_CODES: Final = frozenset(b"SNA")
+ASYNC_CODES: Final = frozenset(b"SNA")  # ParameterStatus, NoticeResponse, NotificationResponse
 NOTICE_QUEUE_LIMIT: Final = 1000
 NOTIFICATION_QUEUE_LIMIT: Final = 100000
 DESCRIPTION_CACHE_SIZE: Final = 256
@@ -62,7 +62,7 @@ class ClientState:
         next_frame = self.framer.next_frame
         while True:
             frame = next_frame()
-            if frame is None or frame[0] not in _ASYNC_CODES:
+            if frame is None or frame[0] not in ASYNC_CODES:
                 return frame
             self.absorb_frame(*frame)
 

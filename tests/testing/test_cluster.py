@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import psycopg2
+import psycopg2.extensions
 import pytest
 
 from greenpsyco.testing import (
@@ -25,7 +26,8 @@ from greenpsyco.testing import (
     find_binaries,
 )
 from greenpsyco.testing import binaries as binaries_module
-from greenpsyco.testing.cluster import DIR_PREFIX, OWNER_FILE, make_conninfo, remove_stale_clusters
+from greenpsyco.testing.cluster import DIR_PREFIX, OWNER_FILE, remove_stale_clusters
+from greenpsyco.wire.conninfo import make_conninfo
 
 
 def query_one(dsn: str, sql: str) -> tuple[object, ...]:
@@ -249,8 +251,15 @@ def test_environment_names_an_external_server() -> None:
 
 
 def test_conninfo_values_are_quoted_as_libpq_reads_them(own_server: TestServer) -> None:
-    assert make_conninfo({"a": "plain", "b": "two words", "c": "it's", "d": "back\\slash", "e": ""}) == (
-        "a=plain b='two words' c='it\\'s' d='back\\\\slash' e=''"
-    )
+    params = {
+        "dbname": "plain",
+        "user": "two words",
+        "options": "it's",
+        "application_name": "back\\slash",
+        "host": "",
+    }
+    rendered = make_conninfo(params)
+    assert rendered == "dbname=plain user='two words' options=it\\'s application_name=back\\\\slash host=''"
+    assert psycopg2.extensions.parse_dsn(rendered) == params  # libpq reads back every value
     dsn = own_server.dsn(application_name="it's a \\ test")
     assert query_one(dsn, "SELECT current_setting('application_name')") == ("it's a \\ test",)

@@ -98,13 +98,6 @@ def test_long_types_may_exceed_the_short_limit() -> None:
     assert len(frame[1]) == len(row) - 5
 
 
-def test_take_raw_reads_the_ssl_answer_byte() -> None:
-    framer = Framer()
-    framer.feed(b"S")
-    assert framer.take_raw(1) == b"S"
-    assert framer.buffered == 0
-
-
 def test_a_large_message_in_many_reads_is_joined_once() -> None:
     row = sb.data_row(b"y" * (3 << 20))
     framer = Framer()
