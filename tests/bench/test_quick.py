@@ -1,0 +1,45 @@
+"""The benchmark's plumbing, run in its quick mode: one command writes the results file, tables, plots.
+
+It runs in a subprocess (the benchmark starts greenpsyco's hub, which a process can start only once) and
+asserts what was written, never how fast anything was.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_run_writes_results(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    data = json.loads((tmp_path / "results.json").read_text())
+    section = data["suites"]["driver"]
+    assert section["config"]["quick"] is True
+    assert {"date", "machine", "versions", "postgresql"} <= set(section["environment"])
+    seen = {(row["measure"], row["transport"], row["client"]) for row in section["results"]}
+    for measure in ("select1", "params", "fetch", "executemany", "connect", "copy_out", "copy_in"):
+        for transport in ("tcp", "unix"):
+            for client in ("psycopg2", "greenpsyco", "greenpsyco coop"):
+                assert (measure, transport, client) in seen
+    for row in section["results"]:
+        assert row["rate"] > 0
+        assert row["samples"]
+    assert section["targets"]
+    markdown = (tmp_path / "results.md").read_text()
+    assert "## Driver benchmark" in markdown
+    assert "| tcp |" in markdown
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "driver_rate_ratios.png").stat().st_size > 0
+        assert (tmp_path / "driver_cpu_ratios.png").stat().st_size > 0
