@@ -532,6 +532,66 @@ def decode_data_row(body: bytes) -> tuple[bytes | None, ...]:
     return tuple(values)
 
 
+RowDecoder = Callable[[bytes, int, int], tuple[bytes | None, ...]]
+_ROW_DECODERS: dict[int, RowDecoder] = {}
+_UNROLL_LIMIT = 64
+
+
+def row_decoder(count: int) -> RowDecoder:
+    """A DataRow decoder for results of ``count`` columns, reading ``buffer[start:end]`` in place.
+
+    It is straight-line code compiled once per column count (no loop, no intermediate list, no copy
+    of the message body); a row of another column count goes to :func:`decode_data_row`. Bounds are
+    checked as there: a negative length other than -1, a row that does not end exactly at ``end``, or
+    a length field past the buffer is a :class:`ProtocolViolation`.
+    """
+    decoder = _ROW_DECODERS.get(count)
+    if decoder is None:
+        decoder = _ROW_DECODERS[count] = _compile_row_decoder(count)
+    return decoder
+
+
+def _compile_row_decoder(count: int) -> RowDecoder:
+    if count > _UNROLL_LIMIT or count < 1:
+        return lambda buffer, start, end: decode_data_row(buffer[start:end])
+    lines = [
+        "def decode(buffer, start, end):",
+        f"    if end - start < 2 or buffer[start] != {count >> 8} or buffer[start + 1] != {count & 0xFF}:",
+        "        return decode_data_row(buffer[start:end])",
+        "    p = start + 2",
+        "    try:",
+    ]
+    for i in range(count):
+        lines += [
+            "        (n,) = unpack(buffer, p)",
+            "        p += 4",
+            "        if n >= 0:",
+            f"            v{i} = buffer[p : p + n]",
+            "            p += n",
+            "        elif n == -1:",
+            f"            v{i} = None",
+            "        else:",
+            "            raise ProtocolViolation(f'DataRow column length {n} runs past the message')",
+        ]
+    values = ", ".join(f"v{i}" for i in range(count))
+    lines += [
+        "    except struct.error:",
+        "        raise ProtocolViolation('DataRow ends inside a column length') from None",
+        "    if p != end:",
+        "        raise ProtocolViolation(f'DataRow of {end - start} bytes does not match its lengths')",
+        f"    return ({values},)",
+    ]
+    namespace: dict[str, object] = {
+        "unpack": _I.unpack_from,
+        "struct": struct,
+        "ProtocolViolation": ProtocolViolation,
+        "decode_data_row": decode_data_row,
+    }
+    exec(compile("\n".join(lines), f"<row_decoder {count}>", "exec"), namespace)
+    decoder: RowDecoder = namespace["decode"]  # type: ignore[assignment]
+    return decoder
+
+
 def _copy_response(kind: str) -> Callable[[_Reader], CopyResponse]:
     def decode(r: _Reader) -> CopyResponse:
         fmt = r.byte()

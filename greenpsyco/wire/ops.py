@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Final, TypeAlias
@@ -30,6 +31,7 @@ from greenpsyco.wire.errors import (
     CopyWithoutSource,
     ProtocolViolation,
     ServerError,
+    TLSHandshakeFailure,
     server_error,
 )
 from greenpsyco.wire.protocol import ASYNC_CODES, ClientState
@@ -86,7 +88,6 @@ LOST_MESSAGE: Final = (
     "\tbefore or while processing the request."
 )
 
-
 def connection_lost(error: ServerError | None = None) -> ConnectionLost:
     """The end-of-stream error, led by what the server said before closing (libpq's wording)."""
     if error is None:
@@ -141,15 +142,36 @@ def simple_query(
     in sync and usable afterwards. COPY statements stream from ``copy_source`` / into ``copy_sink``.
     """
     yield m.query(sql)
+    results, failure = yield from read_results(state, copy_source, copy_sink)
+    if failure is not None:
+        raise failure
+    return results
+
+
+def read_results(
+    state: ClientState,
+    copy_source: CopySource | None = None,
+    copy_sink: CopySink | None = None,
+) -> Generator[Request, bytes | str | None, tuple[list[QueryResult], BaseException | None]]:
+    """The results of one Query message, up to its ReadyForQuery, and what failed (or None).
+
+    The failure is the server's first error, or what went wrong on our side of a COPY (which wins: the
+    server's error then only reports the CopyFail). Only a lost connection is raised here.
+    """
     results: list[QueryResult] = []
     current = QueryResult()
     rows = current.rows
     fresh = True  # `current` has seen nothing yet: no need to replace it
     error: ServerError | None = None
     pending: BaseException | None = None
-    next_frame = state.framer.next_frame
+    framer = state.framer
+    next_frame = framer.next_frame
+    take_rows = framer.take_rows
     decode_row = m.decode_data_row
+    decode: m.RowDecoder | None = None  # set while a result's rows arrive
     while True:
+        if decode is not None:
+            take_rows(decode, rows.append)
         frame = next_frame()
         if frame is None:
             data = yield READ
@@ -165,23 +187,21 @@ def simple_query(
         if code == _DATA_ROW:
             rows.append(decode_row(body))
             continue
+        decode = None
         if not fresh:
             current = QueryResult()
             rows = current.rows
             fresh = True
         if code == _ROW_DESCRIPTION:
-            current.description = state.row_description(body)
+            current.description = fields = state.row_description(body)
+            decode = m.row_decoder(len(fields))
         elif code == _COMMAND_COMPLETE:
             current.command_tag = m.decode_command_tag(body, state.encoding)
             results.append(current)
             fresh = False
         elif code == _READY_FOR_QUERY:
             state.transaction_status = m.decode_ready_status(body)
-            if pending is not None:
-                raise pending
-            if error is not None:
-                raise error
-            return results
+            return results, pending if pending is not None else error
         else:
             message = m.decode(code, body, state.encoding)
             if isinstance(message, m.ErrorResponse):
@@ -205,6 +225,85 @@ def simple_query(
                     raise ProtocolViolation("CopyBothResponse outside replication")
             else:
                 raise ProtocolViolation(f"unexpected {type(message).__name__} in a simple query")
+
+
+PIPELINE_BATCH_BYTES: Final = 64 * 1024
+PIPELINE_BATCH_STATEMENTS: Final = 256
+
+
+@dataclass(slots=True)
+class PipelineOutcome:
+    """What a :func:`pipeline` did: the command tag of each statement that ran, in order, up to the
+    first failure (``failed_at`` is its index, ``failure`` the server's error or ours), and the
+    exception the statement source raised, if it did (the statements before it ran)."""
+
+    tags: list[str | None] = field(default_factory=list)
+    failed_at: int | None = None
+    failure: BaseException | None = None
+    source_error: Exception | None = None
+
+
+def pipeline(
+    state: ClientState,
+    statements: Iterable[bytes | None],
+    on_done: Callable[[int], object] | None = None,
+) -> Generator[Request, bytes | str | None, PipelineOutcome]:
+    """Many simple queries, each its own Query message, sent in batches ahead of reading their results.
+
+    Up to two batches are in flight: the server works on one while the next one travels. At the first
+    statement that fails, nothing more is taken from ``statements`` or sent; the results of what was
+    already sent are read (in a transaction block the server refuses them: it is aborted) and the
+    outcome says which statement failed. A ``None`` in ``statements`` is a barrier: what follows is sent
+    only once everything before it has completed (and nothing has failed). Results are kept as command
+    tags only; rows are dropped. ``on_done(i)`` is called as statement ``i`` completes.
+    """
+    outcome = PipelineOutcome()
+    source = iter(statements)
+    in_flight: deque[int] = deque()  # statements per batch sent and not yet read
+    exhausted = barrier = False
+    done = 0
+    query = m.query
+    while True:
+        while not (exhausted or barrier or outcome.failure is not None) and len(in_flight) < 2:
+            batch: list[bytes] = []
+            size = 0
+            while len(batch) < PIPELINE_BATCH_STATEMENTS and size < PIPELINE_BATCH_BYTES:
+                try:
+                    sql = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                except Exception as exc:
+                    outcome.source_error = exc
+                    exhausted = True
+                    break
+                if sql is None:
+                    if batch or in_flight:
+                        barrier = True
+                        break
+                    continue
+                message = query(sql)
+                batch.append(message)
+                size += len(message)
+            if not batch:
+                break
+            yield b"".join(batch)
+            in_flight.append(len(batch))
+        if not in_flight:
+            return outcome
+        for _ in range(in_flight.popleft()):
+            results, failure = yield from read_results(state)
+            if outcome.failure is None:
+                if failure is not None:
+                    outcome.failure = failure
+                    outcome.failed_at = done
+                else:
+                    outcome.tags.append(results[-1].command_tag if results else None)
+                    if on_done is not None:
+                        on_done(done)
+            done += 1
+        if not in_flight:
+            barrier = False
 
 
 def _copy_in(source: CopySource | None) -> Generator[Request, bytes | str | None, BaseException | None]:
@@ -488,11 +587,10 @@ def connect(
                     break
                 except (ConnectionFailure, ConnectionLost, ProtocolViolation) as exc:
                     failures.append(_describe_target(attempt, peer) + str(exc))
-                    if (
-                        tls_settings.sslmode == "prefer"
-                        and use_tls
-                        and not isinstance(exc, ProtocolViolation)
-                    ):
+                    if tls_settings.sslmode == "prefer" and use_tls and isinstance(exc, TLSHandshakeFailure):
+                        # Only a failed handshake: a loss before the server's answer or after the
+                        # handshake, or a refusal of ours (require_auth, channel_binding), ends this
+                        # host as in libpq 17 -- a plain-text retry there would be a downgrade.
                         continue
                     break
                 if reason is None:
