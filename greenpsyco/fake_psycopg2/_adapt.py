@@ -41,6 +41,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from greenpsyco.fake_psycopg2 import _template
 from greenpsyco.fake_psycopg2._exceptions import InterfaceError, NotSupportedError, ProgrammingError
 from greenpsyco.wire.encodings import is_ascii_safe, python_codec
 
@@ -145,6 +146,18 @@ _FAMILIES.update(dict.fromkeys(_UNSAFE_ENCODINGS.split(), _REFUSED))
 
 def _family(pg_encoding: str) -> int:
     """The escaping family of a client encoding name (unknown names are single-byte, as in libpq)."""
+    family = _family_memo.get(pg_encoding)
+    if family is None:
+        if len(_family_memo) >= 64:
+            _family_memo.clear()
+        family = _family_memo[pg_encoding] = _find_family(pg_encoding)
+    return family
+
+
+_family_memo: dict[str, int] = {}
+
+
+def _find_family(pg_encoding: str) -> int:
     key = pg_encoding.upper().replace("_", "").replace("-", "")
     family = _FAMILIES.get(key)
     if family is not None:
@@ -406,10 +419,10 @@ def _conn_equote(conn: Any) -> bool:
     return not _conn_scs(conn)
 
 
-def _escape_literal(conn: Any, data: bytes) -> bytes:
-    """psycopg2's ``psyco_escape_string``: the quoted literal for already-encoded text."""
-    if b"\x00" in data:
-        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+def _literal_settings(conn: Any) -> tuple[bool, int, bool, str]:
+    """How text literals are written for ``conn`` now: (equote, encoding family, std_strings, encoding).
+
+    Computed once per query by the fast path, which encodes with ``_conn_codec(conn)`` itself."""
     equote = _conn_equote(conn)
     if _alive(conn):
         encoding = str(getattr(conn, "encoding", "UTF8"))
@@ -417,13 +430,27 @@ def _escape_literal(conn: Any, data: bytes) -> bytes:
     else:
         encoding = _LibpqDefaults.client_encoding
         std_strings = _LibpqDefaults.std_strings
-    family = _family(encoding)
-    if family == _REFUSED:
-        raise _refuse(encoding)
     if equote:
         std_strings = False  # E'' always needs doubled backslashes: the fix for psycopg2 #366
+    return equote, _family(encoding), std_strings, encoding
+
+
+def _escape_with(settings: tuple[bool, int, bool, str], data: bytes) -> bytes:
+    """The quoted literal for already-encoded text, with settings from :func:`_literal_settings`."""
+    if b"\x00" in data:
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+    equote, family, std_strings, encoding = settings
+    if family == _REFUSED:
+        raise _refuse(encoding)
     body = _escape_string(data, family, std_strings)
     return (b"E'" if equote else b"'") + body + b"'"
+
+
+def _escape_literal(conn: Any, data: bytes) -> bytes:
+    """psycopg2's ``psyco_escape_string``: the quoted literal for already-encoded text."""
+    if b"\x00" in data:
+        raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+    return _escape_with(_literal_settings(conn), data)
 
 
 # -------------------------------------------------------------------------------- protocol, registry
@@ -1059,14 +1086,18 @@ def query_to_bytes(query: Any, conn: Any) -> bytes:
     Bytes as they are, text encoded with the connection's codec, a ``psycopg2.sql`` object through
     ``as_string(conn)``; an empty query is a ``ProgrammingError``.
     """
-    from greenpsyco.fake_psycopg2.sql import Composable
-
     if not query:
         raise ProgrammingError("can't execute an empty query")
+    if type(query) is bytes:
+        return query
+    if type(query) is str:
+        return _conn_encode(conn, query)
     if isinstance(query, bytes):
         return bytes(query)
     if isinstance(query, str):
         return _conn_encode(conn, query)
+    from greenpsyco.fake_psycopg2.sql import Composable
+
     if isinstance(query, Composable):
         text: Any = query.as_string(conn)
         if isinstance(text, bytes):
@@ -1241,6 +1272,9 @@ def interpolate(query: bytes | str, params: Any, conn: Any, *, cursor: Any = Non
     if params is None:
         return query
     try:
+        merged = _fast_interpolate(query, params, conn)
+        if merged is not None:
+            return merged
         quoted = _mogrify(query, params, conn)
         if quoted is None:
             return query
@@ -1251,6 +1285,93 @@ def interpolate(query: bytes | str, params: Any, conn: Any, *, cursor: Any = Non
                 raise ProgrammingError(str(exc)) from None
             raise
     except ProgrammingError as exc:
-        if cursor is not None and exc.cursor is None:
+        # psycopg2 names the cursor in the errors of its own query parsing, not in an adapter's.
+        if cursor is not None and exc.cursor is None and str(exc) in _CURSOR_ERRORS:
             exc.cursor = cursor
         raise
+
+
+_CURSOR_ERRORS = frozenset(
+    (
+        "argument formats can't be mixed",
+        "incomplete placeholder: '%(' without ')'",
+        "not enough arguments for format string",
+    )
+)
+
+
+# ------------------------------------------------------------------------ interpolation, fast path
+
+
+def _fast_literal(value: Any, kind: type, settings: Any, codec: str) -> bytes:
+    """What the default adapter of ``kind`` (int, float, bool, str exactly) gives ``value``, directly."""
+    if kind is int:
+        return b"%d" % value if value >= 0 else b" %d" % value
+    if kind is str:
+        return _escape_with(settings, value.encode(codec))
+    if kind is bool:
+        return b"true" if value else b"false"
+    if value != value:  # a float from here on
+        return b"'NaN'::float"
+    if value in (math.inf, -math.inf):
+        return b"'Infinity'::float" if value > 0 else b"'-Infinity'::float"
+    return _minus_space(repr(value))
+
+
+_FAST_ADAPTERS: dict[type, Any] = {int: Int, str: QuotedString, bool: Boolean, float: Float}
+
+
+def _fast_interpolate(query: bytes, params: Any, conn: Any) -> bytes | None:
+    """:func:`interpolate` for a cached, well-formed template and a plain tuple, list or dict.
+
+    None when the general path must run (nothing has been adapted then). Values whose type still has
+    its default adapter (int, float, bool, str, None) are quoted directly, which is what that adapter
+    would give; every other value goes through :func:`getquoted`, in psycopg2's order, each key of a
+    mapping once, so errors and adapter calls are psycopg2's.
+    """
+    template = _template.lookup(query)
+    if template is None:
+        return None
+    chunks, keys = template
+    kind = type(params)
+    if keys is None:
+        if (kind is not tuple and kind is not list) or len(params) != len(chunks) - 1:
+            return None
+        values = params
+    else:
+        if kind is not dict:
+            return None
+        try:
+            values = [params[key] for key in keys]
+        except KeyError:
+            return None
+    settings = None
+    codec = "utf-8"
+    seen: dict[str, Any] = {}
+    quoted: list[Any] = []
+    for index, value in enumerate(values):
+        if keys is not None:
+            key = keys[index]
+            if key in seen:
+                quoted.append(seen[key])
+                continue
+        kind = type(value)
+        if value is None:
+            one: Any = b"NULL"
+        elif _FAST_ADAPTERS.get(kind, _MISSING) is adapters.get((kind, ISQLQuote)):
+            if kind is str and settings is None:
+                settings = _literal_settings(conn)
+                codec = _conn_codec(conn)
+            one = _fast_literal(value, kind, settings, codec)
+        else:
+            one = getquoted(value, conn)
+        quoted.append(one)
+        if keys is not None:
+            seen[keys[index]] = one
+    parts = [chunks[0]]
+    for one, chunk in zip(quoted, chunks[1:], strict=True):
+        if type(one) is not bytes:
+            raise ValueError(f"only bytes values expected, got {_tp_name(type(one))}")
+        parts.append(one)
+        parts.append(chunk)
+    return b"".join(parts)

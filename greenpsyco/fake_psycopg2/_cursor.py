@@ -15,9 +15,12 @@ from types import TracebackType
 from typing import Any
 
 from greenpsyco.fake_psycopg2 import _exceptions as exc
+from greenpsyco.fake_psycopg2._adapt import interpolate, query_to_bytes
 from greenpsyco.fake_psycopg2._objects import Column
+from greenpsyco.fake_psycopg2._typecast import cast as _cast
+from greenpsyco.fake_psycopg2._typecast import row_caster
 from greenpsyco.wire import ops
-from greenpsyco.wire.errors import CopyWithoutSource, InterfaceMisuse, WireError
+from greenpsyco.wire.errors import CopyWithoutSource, InterfaceMisuse, ServerError, WireError
 from greenpsyco.wire.messages import FieldDescription
 
 NUMERIC_OID = 1700
@@ -48,6 +51,25 @@ def _column(field: FieldDescription) -> Column:
         field.table_oid or None,
         field.column_number or None,
     )
+
+
+DESCRIPTION_CACHE_SIZE = 256
+# RowDescription fields (the wire caches one tuple per distinct message) -> (fields, Columns, OIDs).
+# Keyed by id: the entry holds the fields tuple, so its id is not reused while the entry exists.
+_descriptions: dict[int, tuple[tuple[FieldDescription, ...], tuple[Column, ...], list[int]]] = {}
+
+
+def _describe(fields: tuple[FieldDescription, ...]) -> tuple[tuple[Column, ...], list[int]]:
+    """``cursor.description`` and the column type OIDs of a result, made once per distinct shape.
+
+    The Column objects are shared by the results of one shape (psycopg2's are read-only)."""
+    entry = _descriptions.get(id(fields))
+    if entry is None or entry[0] is not fields:
+        if len(_descriptions) >= DESCRIPTION_CACHE_SIZE:
+            _descriptions.clear()
+        entry = (fields, tuple(_column(field) for field in fields), [field.type_oid for field in fields])
+        _descriptions[id(fields)] = entry
+    return entry[1], entry[2]
 
 
 def _rows_affected(tag: str | None) -> int:
@@ -115,10 +137,16 @@ class cursor:
         self._check()
         return self._merge(query, vars)
 
-    def _merge(self, query: Any, params: Any) -> bytes:
-        from greenpsyco.fake_psycopg2._adapt import interpolate, query_to_bytes
+    def _query_bytes(self, query: Any) -> bytes:
+        """The query text to work on (psycopg2's ``curs_validate_sql_basic``, which names the cursor)."""
+        try:
+            return query_to_bytes(query, self.connection)
+        except exc.ProgrammingError as error:
+            error.cursor = self
+            raise
 
-        data = query_to_bytes(query, self.connection)
+    def _merge(self, query: Any, params: Any) -> bytes:
+        data = self._query_bytes(query)
         if params is None:
             return data
         return interpolate(data, params, self.connection, cursor=self)
@@ -129,13 +157,19 @@ class cursor:
             if self.name is not None:
                 self._declare(query, vars)
                 return
-            self._execute(self._merge(query, vars))
+            sql = self._query_bytes(query)
+            # Like psycopg2, the previous result and query are dropped before the parameters are adapted.
+            self._rows = None
+            self.query = None
+            if vars is not None:
+                sql = interpolate(sql, vars, conn, cursor=self)
+            self._execute(sql)
 
     def _execute(
         self, sql: bytes, *, copy_source: Iterable[bytes] | None = None, copy_sink: Any = None
     ) -> None:
         conn = self.connection
-        if not sql.strip():
+        if not sql or sql.isspace():
             raise exc.ProgrammingError("can't execute an empty query")
         self.query = sql
         self._reset_result()
@@ -152,6 +186,8 @@ class cursor:
                 "can't execute COPY FROM: use the copy_from() method instead"
             ) from None
         except WireError as error:
+            if isinstance(error, ServerError):
+                self.statusmessage = ""  # psycopg2 reads the error result's (empty) command status
             # The statement text lets the error show libpq's "LINE n:" and caret lines.
             raise conn._error(error, sql.decode(conn._py_encoding, "replace"), self) from None
         except BaseException:
@@ -182,10 +218,7 @@ class cursor:
     def _take(self, result: ops.QueryResult) -> None:
         self.statusmessage = result.command_tag
         if result.description is not None:
-            from greenpsyco.fake_psycopg2._typecast import row_caster
-
-            self.description = tuple(_column(field) for field in result.description)
-            self._type_oids = [field.type_oid for field in result.description]
+            self.description, self._type_oids = _describe(result.description)
             # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
             self._casts = row_caster(self._type_oids, self)
             self._rows = result.rows
@@ -194,20 +227,9 @@ class cursor:
             self.rowcount = _rows_affected(result.command_tag)
 
     def executemany(self, query: str | bytes, vars_list: Iterable[Any]) -> None:
-        conn = self._check()
-        if self.name is not None:
-            raise exc.ProgrammingError("executemany cannot be used with named cursors")
-        with conn._lock:
-            total = 0
-            counted = False
-            for params in vars_list:
-                self._execute(self._merge(query, params))
-                if self.rowcount >= 0:
-                    total += self.rowcount
-                    counted = True
-            self._rows = None
-            self.description = None
-            self.rowcount = total if counted else -1
+        from greenpsyco.fake_psycopg2._executemany import executemany
+
+        executemany(self, query, vars_list)
 
     def callproc(self, procname: str | bytes, parameters: Any = None) -> Any:
         conn = self._check()
@@ -285,8 +307,6 @@ class cursor:
 
     def _row_caster(self) -> Callable[[Sequence[bytes | None]], Any]:
         """The per-row conversion: the casters chosen when the result arrived, then row_factory."""
-        from greenpsyco.fake_psycopg2._typecast import row_caster
-
         cast = self._casts if self._casts is not None else row_caster(self._type_oids, self)
         factory = self.row_factory
         if factory is None:
@@ -309,12 +329,18 @@ class cursor:
             self._caster = self._row_caster()
         return self._rows
 
+    def _limit(self, rows: list[tuple[bytes | None, ...]]) -> int:
+        """How many rows psycopg2 would hand out: it counts them by ``rowcount``, which a failed
+        ``executemany`` sets to -1 over a result it leaves in place (so none are)."""
+        count: int = self.rowcount
+        return count if count < len(rows) else len(rows)
+
     def fetchone(self) -> Any:
         if self.name is not None:
             rows = self._fetch_named("1")
             return rows[0] if rows else None
         rows = self._ready_rows()
-        if self.rownumber >= len(rows):
+        if self.rownumber >= self._limit(rows):
             return None
         row = rows[self.rownumber]
         self.rownumber += 1
@@ -328,6 +354,11 @@ class cursor:
             return self._fetch_named(str(size))
         rows = self._ready_rows()
         start = self.rownumber
+        remaining = self._limit(rows) - start
+        if size > remaining or size < 0:
+            size = remaining
+        if size <= 0:
+            return []
         chunk = rows[start : start + size]
         self.rownumber = start + len(chunk)
         assert self._caster is not None
@@ -337,8 +368,11 @@ class cursor:
         if self.name is not None:
             return self._fetch_named("ALL")
         rows = self._ready_rows()
-        chunk = rows[self.rownumber :]
-        self.rownumber = len(rows)
+        limit = self._limit(rows)
+        if limit <= self.rownumber:
+            return []
+        chunk = rows[self.rownumber : limit]
+        self.rownumber = limit
         assert self._caster is not None
         return [self._caster(row) for row in chunk]
 
@@ -383,9 +417,7 @@ class cursor:
         self.rownumber = position
 
     def cast(self, oid: int, s: str | bytes | None) -> Any:
-        from greenpsyco.fake_psycopg2._typecast import cast
-
-        return cast(oid, s, self)
+        return _cast(oid, s, self)
 
     # -- COPY -----------------------------------------------------------------------------------
 

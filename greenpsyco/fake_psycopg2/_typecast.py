@@ -1292,17 +1292,67 @@ def row_caster(type_oids: Sequence[int], cursor: Any) -> Callable[[Sequence[byte
     The casters are resolved now, as psycopg2 does when a result arrives (registering a caster later
     does not affect this result); the connection's codec is read now; ``cursor.tzinfo_factory`` is read
     for every value, as psycopg2 does at fetch time.  The returned function is compiled for the column
-    kinds (cached: building one for an already-seen shape costs a few microseconds) so that the per-row
-    work is one unpacking plus one short statement per column.
+    kinds, and remembered by the casters it was made for: a result of an already-seen shape costs one
+    registry lookup per column and one closure, so that the per-row work is one unpacking plus one short
+    statement per column.
     """
     ncols = len(type_oids)
     if ncols == 0:
         return _empty_row
+    casters = _resolve(type_oids, cursor)
+    # By identity: casters sharing an OID compare equal. The entry keeps its casters alive, so their
+    # ids cannot be reused while it exists.
+    key = (*type_oids, *map(id, casters))
+    made = _SHAPES.get(key)
+    if made is None:
+        made = (*_make_for(type_oids, casters), casters)
+        if len(_SHAPES) >= _ROW_MAKERS_MAX:
+            _SHAPES.clear()
+        _SHAPES[key] = made
+    make, bound, _ = made
+    fn: Callable[[Sequence[bytes | None]], tuple[Any, ...]] = make(
+        cursor, _codec_of(cursor), _typecast_cast, Decimal, bound
+    )
+    return fn
+
+
+def _resolve(type_oids: Sequence[int], cursor: Any) -> list[Any]:
+    """:func:`caster_for` of each OID, with the registries looked up once for the whole row."""
+    registries = []
+    if cursor is not None:
+        for registry in (
+            getattr(cursor, "string_types", None),
+            getattr(getattr(cursor, "connection", None), "string_types", None),
+        ):
+            if isinstance(registry, dict) and registry:
+                registries.append(registry)
+    if not registries:
+        get = string_types.get
+        casters = []
+        for oid in type_oids:
+            found = get(oid)
+            casters.append(_DEFAULT if found is None else found)
+        return casters
+    registries.append(string_types)
+    casters = []
+    for oid in type_oids:
+        for registry in registries:
+            found = _lookup(registry, oid)
+            if found is not None:
+                break
+        else:
+            found = _DEFAULT
+        casters.append(found)
+    return casters
+
+
+def _make_for(type_oids: Sequence[int], casters: Sequence[Any]) -> tuple[Callable[..., Any], list[Any]]:
+    """The compiled ``make`` for these column casters, and the objects its code calls."""
     lines = []
     bound: list[Any] = []
     bound_names: list[str] = []
-    for i, oid in enumerate(type_oids):
-        line, obj = _column_code(caster_for(oid, cursor), oid, f"v{i}")
+    for i, (oid, caster) in enumerate(zip(type_oids, casters, strict=True)):
+        line, obj = _column_code(caster, oid, f"v{i}")
         if obj is not None:
             name = f"c{i}"
             bound.append(obj)
@@ -1310,18 +1360,16 @@ def row_caster(type_oids: Sequence[int], cursor: Any) -> Callable[[Sequence[byte
             line = line.replace("CASTER", name)
         if line:
             lines.append(line)
-    key = "\n".join(lines) + f"\n{ncols}"
-    make = _ROW_MAKERS.get(key)
+    source_key = "\n".join(lines) + f"\n{len(type_oids)}"
+    make = _ROW_MAKERS.get(source_key)
     if make is None:
-        make = _compile_row_maker(ncols, lines, bound_names)
+        make = _compile_row_maker(len(type_oids), lines, bound_names)
         if len(_ROW_MAKERS) < _ROW_MAKERS_MAX:
-            _ROW_MAKERS[key] = make
-    fn: Callable[[Sequence[bytes | None]], tuple[Any, ...]] = make(
-        cursor, _codec_of(cursor), _typecast_cast, Decimal, bound
-    )
-    return fn
+            _ROW_MAKERS[source_key] = make
+    return make, bound
 
 
+_SHAPES: dict[tuple[int, ...], tuple[Callable[..., Any], list[Any], list[Any]]] = {}
 _ROW_MAKERS: dict[str, Callable[..., Any]] = {}
 _ROW_MAKERS_MAX = 4096
 
