@@ -1,0 +1,87 @@
+"""Green mode: the whole run, and each parallel worker, inside a request greenlet of a running hub.
+
+The runner's main process runs ``runtests.py`` in :func:`run_in_hub`. Django's ``--parallel`` normally
+forks its workers, but a forked child cannot use its parent's reactor (the hub's at-fork rule), so in
+green mode the workers are *spawned* (``multiprocessing`` start method ``spawn``, which Django's runner
+supports as on macOS) by :class:`GreenDiscoverRunner`, and each spawned worker runs its whole
+multiprocessing loop -- Django's worker initializer (test database clones) and every test -- in
+:func:`run_in_hub` of its own. Every query thus takes the cooperative path; each worker prints its
+:func:`greenpsyco.mode` on stderr (``greenpsyco-suite: worker ...``) for the runner to verify.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+from unittest import mock
+
+from django.test.runner import DiscoverRunner, ParallelTestSuite
+
+T = TypeVar("T")
+
+MODE_LINE = "greenpsyco-suite: {role} pid={pid} mode={mode}"
+
+
+def run_in_hub(fn: Callable[[], T]) -> T:
+    """Run ``fn()`` in a request greenlet of a new hub in this thread; return its result.
+
+    Like :func:`greenpsyco.hub.run`, but without Twisted's signal handlers: ``multiprocessing`` stops
+    a pool's workers with SIGTERM, and Python's default action must handle it even while the worker
+    blocks (the reactor does not run then).
+    """
+    from greenpsyco import hub
+
+    started = hub.start_hub()
+    task = started.spawn(fn)
+    task.deferred.addBoth(lambda _: started.stop())
+    started.run_forever(install_signal_handlers=False)
+    return task.result()
+
+
+def report_mode(role: str) -> str:
+    """Print which I/O mode database calls made here take (``role`` names this process); return it."""
+    import greenpsyco
+
+    mode = str(greenpsyco.mode())
+    print(MODE_LINE.format(role=role, pid=os.getpid(), mode=mode), file=sys.stderr, flush=True)
+    return mode
+
+
+class GreenSpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned pool worker whose whole life (initializer, every task) is a request greenlet."""
+
+    def run(self) -> None:
+        run_in_hub(self._run_in_greenlet)
+
+    def _run_in_greenlet(self) -> None:
+        report_mode("worker")
+        multiprocessing.context.SpawnProcess.run(self)
+
+
+class GreenSpawnContext(multiprocessing.context.SpawnContext):
+    """The ``spawn`` start method, with :class:`GreenSpawnProcess` workers."""
+
+    Process = GreenSpawnProcess
+
+
+GREEN_CONTEXT = GreenSpawnContext()
+
+
+class GreenParallelTestSuite(ParallelTestSuite):
+    """Django's parallel suite, with its worker pool built in :data:`GREEN_CONTEXT`."""
+
+    def run(self, result: Any) -> Any:
+        if multiprocessing.get_start_method() != "spawn":
+            raise RuntimeError("green mode needs multiprocessing's 'spawn' start method (see bootstrap)")
+        with mock.patch.object(multiprocessing, "Pool", GREEN_CONTEXT.Pool):
+            return super().run(result)
+
+
+class GreenDiscoverRunner(DiscoverRunner):
+    """Django's test runner whose parallel workers run inside hubs of their own."""
+
+    parallel_test_suite = GreenParallelTestSuite
