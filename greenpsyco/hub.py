@@ -391,6 +391,33 @@ class Hub:
         while not hub_greenlet.dead:
             hub_greenlet.switch()
 
+    def attach(self) -> None:
+        """Become the hub of a reactor that something else runs (``twistd``): from now on the calling
+        greenlet, which is running the reactor, is the hub greenlet.
+
+        For programs that own ``reactor.run()`` themselves; call it from a ``callWhenRunning`` callback.
+        Greenlets still running when the reactor shuts down are killed as with :meth:`run_forever`.
+
+        Call from: a reactor callback (the greenlet running the reactor), once, on a hub that never ran.
+        """
+        if self.pid != os.getpid():
+            raise HubError("this hub belongs to the parent process: a forked child cannot attach it")
+        if self._state != "new" or self.greenlet is not None:
+            raise HubError(f"attach() needs a hub that never ran, and this one is {self._state}")
+        if not self.reactor.running:
+            raise HubError("attach() must be called while the reactor runs (use reactor.callWhenRunning)")
+        self.thread_id = threading.get_ident()
+        self.greenlet = greenlet.getcurrent()
+        self.reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)
+        self.reactor.addSystemEventTrigger("after", "shutdown", self._after_attached_shutdown)
+        self._state = "running"
+
+    def _after_attached_shutdown(self) -> None:
+        with self._tasks_lock:
+            self._state = "stopped"
+            leftovers = list(self._tasks)
+        self._kill_leftovers(leftovers)
+
     def stop(self) -> None:
         """Stop the reactor: a clean Twisted shutdown, after which :meth:`run_forever` returns.
 
