@@ -1,0 +1,27 @@
+"""Views of the server tests' Django project."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+
+def sleep(request: HttpRequest) -> HttpResponse:
+    """``SELECT pg_sleep(s)``: the body names the request's tag and the backend that ran it."""
+    seconds = float(request.GET.get("s", "0.3"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(%s), pg_backend_pid()", [seconds])
+        backend = cursor.fetchone()[1]
+    return HttpResponse(f"slept {seconds} tag={request.GET.get('tag', '')} backend={backend}")
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    raise RuntimeError("the view failed on purpose")
+
+
+def stream(request: HttpRequest) -> StreamingHttpResponse:
+    return StreamingHttpResponse(f"part {n}\n".encode() for n in range(5))
+
+
+def hello(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"hello from {request.META.get('SERVER_SOFTWARE', '?')}")
