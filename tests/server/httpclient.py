@@ -13,6 +13,8 @@ class Reply:
     headers: dict[str, str]
     body: bytes
     seconds: float
+    complete: bool = True
+    """False when the connection ended before the body did (a chunked body without its last chunk)."""
 
 
 async def _get(port: int, path: str, headers: dict[str, str], timeout: float) -> Reply:
@@ -38,10 +40,14 @@ def parse_response(raw: bytes, seconds: float = 0.0) -> Reply:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     body = rest
+    complete = True
     if headers.get("transfer-encoding") == "chunked":
         body = b""
         while True:
-            size_line, _, rest = rest.partition(b"\r\n")
+            size_line, found, rest = rest.partition(b"\r\n")
+            if not found:
+                complete = False
+                break
             size = int(size_line, 16)
             if size == 0:
                 break
@@ -49,7 +55,7 @@ def parse_response(raw: bytes, seconds: float = 0.0) -> Reply:
             rest = rest[size + 2 :]
     elif "content-length" in headers:
         body = rest[: int(headers["content-length"])]
-    return Reply(int(status_line.split()[1]), headers, body, seconds)
+    return Reply(int(status_line.split()[1]), headers, body, seconds, complete)
 
 
 def get_many(
