@@ -13,6 +13,8 @@ from greenpsyco.testing import (
     external_server_from_env,
 )
 
+pytest_plugins = ["tests.serving"]  # start_server: a server subprocess per test
+
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[ThrowawayCluster | None]:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from greenpsyco.testing.certs import CertificateAuthority
-from tests.server.conftest import HERE, free_port
 from tests.server.httpclient import get, get_many
+from tests.serving import HERE, free_port
 
 pytestmark = pytest.mark.slow
 

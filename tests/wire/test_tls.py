@@ -1277,8 +1277,10 @@ def test_handshake_failure_messages() -> None:
     )
     assert str(handshake_failure(ConnectionDone(), settings)) == eof
     assert str(handshake_failure(SSL.SysCallError(-1, "Unexpected EOF"), settings)) == eof
+    # libpq 17's socket layer reports the reset, then its TLS layer (measured through a fault proxy)
     assert str(handshake_failure(ConnectionResetError(104, "Connection reset by peer"), settings)) == (
-        "SSL SYSCALL error: Connection reset by peer"
+        "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n"
+        "\tbefore or while processing the request.\nSSL SYSCALL error: Connection reset by peer"
     )
     assert str(
         handshake_failure(SSL.Error([("SSL routines", "", "certificate verify failed")]), settings)

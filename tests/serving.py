@@ -1,4 +1,4 @@
-"""Fixtures for the server tests: ``greenpsyco serve`` (or another command) as a real subprocess."""
+"""A pytest plugin for tests that run a server (``greenpsyco serve``, runserver, twistd) as a subprocess."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from greenpsyco.testing import TestServer
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parent / "server"  # tests/server: the test project and apps
 START_TIMEOUT = 60.0
 
 
