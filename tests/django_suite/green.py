@@ -19,7 +19,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from unittest import mock
 
-from django.test.runner import DiscoverRunner, ParallelTestSuite
+from django.db import connections
+from django.test.runner import DiscoverRunner, ParallelTestSuite, _init_worker
 
 T = TypeVar("T")
 
@@ -71,8 +72,39 @@ class GreenSpawnContext(multiprocessing.context.SpawnContext):
 GREEN_CONTEXT = GreenSpawnContext()
 
 
+def init_green_worker(
+    counter: Any,
+    initial_settings: Any = None,
+    serialized_contents: Any = None,
+    process_setup: Any = None,
+    process_setup_args: Any = None,
+    debug_mode: Any = None,
+    used_aliases: Any = None,
+) -> None:
+    """Django's worker initializer, plus what it leaves out for a spawned worker on PostgreSQL.
+
+    The parent marks the tests a backend's ``django_test_skips`` / ``django_test_expected_failures``
+    name (``mark_expected_failures_and_skips()`` in ``create_test_db``) on the classes it imported; a
+    forked worker inherits them, a spawned one imports the modules afresh and must mark them again
+    (Django's SQLite backend does this in its own ``setup_worker_connection``; PostgreSQL's does not).
+    """
+    _init_worker(
+        counter,
+        initial_settings,
+        serialized_contents,
+        process_setup,
+        process_setup_args,
+        debug_mode,
+        used_aliases,
+    )
+    for alias in used_aliases if used_aliases is not None else connections:
+        connections[alias].creation.mark_expected_failures_and_skips()
+
+
 class GreenParallelTestSuite(ParallelTestSuite):
     """Django's parallel suite, with its worker pool built in :data:`GREEN_CONTEXT`."""
+
+    init_worker = init_green_worker
 
     def run(self, result: Any) -> Any:
         if multiprocessing.get_start_method() != "spawn":

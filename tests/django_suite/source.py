@@ -1,10 +1,11 @@
 """Django's test directory for the installed Django version: downloaded once with pip, then cached.
 
 The PyPI sdist ships ``tests/`` (runtests.py and every test app); the wheel does not. The sdist is
-fetched with ``pip download --no-binary :all:`` and only its ``tests/`` tree is extracted, into
-``$XDG_CACHE_HOME/greenpsyco/django-<version>/tests`` (``~/.cache`` by default). Extraction goes to a
-temporary directory that is renamed into place, so an interrupted or concurrent run never leaves a
-half-written tree behind.
+fetched with ``pip download --no-binary :all:`` and ``tests/`` is extracted with ``docs/_ext/`` and
+``django/`` beside it (the ``sphinx`` tests import the one and read the other's source), into
+``$XDG_CACHE_HOME/greenpsyco/django-<version>/`` (``~/.cache`` by default). Extraction goes to a
+temporary directory whose parts are renamed into place, ``tests/`` last, so an interrupted run never
+leaves a tree that looks complete.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ from tests.django_suite.checks import DriverModeCheck  # noqa: F401
 '''
 
 
+_PARTS = ("django", "docs/_ext", "tests")
+_COMPLETE = ("django/__init__.py", "docs/_ext/github_links.py", "tests/runtests.py")
+
+
 def cache_root() -> Path:
     """``$XDG_CACHE_HOME/greenpsyco`` (``~/.cache/greenpsyco`` when unset)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -44,7 +49,7 @@ def django_tests_dir(version: str | None = None, cache: Path | None = None) -> P
     version = version or installed_django_version()
     root = (cache or cache_root()) / f"django-{version}"
     tests = root / "tests"
-    if not (tests / "runtests.py").is_file():
+    if not all((root / part).exists() for part in _COMPLETE):
         _fetch(version, root)
     _install_check_app(tests)
     return tests
@@ -65,20 +70,22 @@ def _fetch(version: str, root: Path) -> None:
             raise RuntimeError(f"pip download gave {archives!r}, expected one Django {version} sdist")
         extracted = Path(scratch) / "extracted"
         with tarfile.open(archives[0]) as sdist:
-            members = [m for m in sdist.getmembers() if _is_test_file(m.name)]
+            members = [m for m in sdist.getmembers() if _wanted(m.name)]
             if not members:
                 raise RuntimeError(f"{archives[0].name} has no tests/ directory")
             sdist.extractall(extracted, members=members, filter="data")
         (top,) = extracted.iterdir()
-        target = root / "tests"
-        if target.exists():  # a half-populated tree from an older layout: replace it
-            shutil.rmtree(target)
-        (top / "tests").rename(target)
+        for part in _PARTS:  # tests/ last: its runtests.py marks a complete tree
+            target = root / part
+            if target.exists():
+                shutil.rmtree(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (top / part).rename(target)
 
 
-def _is_test_file(name: str) -> bool:
-    parts = name.split("/")
-    return len(parts) >= 3 and parts[1] == "tests"
+def _wanted(name: str) -> bool:
+    inside = name.split("/", 1)[-1]
+    return any(inside == part or inside.startswith(part + "/") for part in _PARTS)
 
 
 def _install_check_app(tests: Path) -> None:
