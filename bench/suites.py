@@ -3,8 +3,8 @@
 A suite is a module with ``NAME``, ``add_arguments(parser)`` and ``run(args) -> dict``: the dict is
 its section of the results file (JSON-serialisable), and ``markdown(section) -> str`` and
 ``plots(section, directory) -> list[Path]`` turn that section into a Markdown table and PNG plots.
-The driver suite is here; the web suite (``greenpsyco serve`` against gunicorn) adds itself to
-:data:`SUITES` the same way.
+The driver suite (:mod:`bench.driver`) and the web suite (:mod:`bench.web`: ``greenpsyco serve``
+against gunicorn) are listed in :data:`SUITES`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Suite(Protocol):
 #: Suite name -> module implementing it, in the order they run.
 SUITES: dict[str, str] = {
     "driver": "bench.driver",
+    "web": "bench.web",
 }
 
 
