@@ -289,9 +289,30 @@ def _wait_for_a_change_then_exit(watcher: FileWatcher, extra: list[str]) -> int:
     return EXIT_RELOAD
 
 
+def raise_open_file_limit() -> int:
+    """Raise the soft limit on open files to the hard one and return it.
+
+    Thousands of concurrent requests mean thousands of sockets, and many systems start processes
+    with a soft limit of 1024; the hard limit is what the administrator allows.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            return soft
+        return wanted
+    return soft
+
+
 def worker_main() -> int:
     """Entry point of ``python -m greenpsyco.server.worker`` (started by the supervisor)."""
     from greenpsyco.server.app import AppLoadError, load_app
+
+    raise_open_file_limit()
 
     state = json.loads(os.environ.pop(WORKER_CONFIG_VARIABLE))
     config = ServerConfig.from_json(state["config"])

@@ -6,4 +6,5 @@ urlpatterns = [
     path("boom/", views.boom),
     path("stream/", views.stream),
     path("hello/", views.hello),
+    path("stats/", views.stats),
 ]

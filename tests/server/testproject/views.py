@@ -25,3 +25,21 @@ def stream(request: HttpRequest) -> StreamingHttpResponse:
 
 def hello(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"hello from {request.META.get('SERVER_SOFTWARE', '?')}")
+
+
+def stats(request: HttpRequest) -> HttpResponse:
+    """What the soak test checks after the load: live greenlets and request tasks in this worker."""
+    import gc
+    import json
+
+    import greenlet
+
+    from greenpsyco import hub, pooling
+
+    current = hub.get_hub()
+    tasks = len(current._live_tasks()) if current is not None else -1
+    greenlets = sum(1 for obj in gc.get_objects() if isinstance(obj, greenlet.greenlet) and not obj.dead)
+    return HttpResponse(
+        json.dumps({"tasks": tasks, "greenlets": greenlets, "pools": pooling.stats()}),
+        content_type="application/json",
+    )
