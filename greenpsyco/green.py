@@ -14,8 +14,8 @@ import threading
 from collections.abc import Generator
 from typing import Any, TypeVar
 
+import greenlet  # type: ignore[import-untyped]
 from twisted.internet import defer
-from twisted.python.failure import Failure
 
 from greenpsyco import hub
 from greenpsyco.wire import ops
@@ -28,6 +28,46 @@ from greenpsyco.wire.messages import NotificationResponse
 T = TypeVar("T")
 
 DRAIN_TIMEOUT = 5.0  # how long a cancelled query may take to end before the connection is dropped
+
+
+class _Waiter:
+    """One request greenlet waiting for one operation: the Twisted driver calls :meth:`notify` (in the
+    hub greenlet, usually), which switches straight back to the waiting greenlet - no Deferred."""
+
+    __slots__ = ("done", "failure", "finished", "hub_greenlet", "me", "reactor", "value", "waiting")
+
+    def __init__(self, me: Any, hub_greenlet: Any, reactor: Any) -> None:
+        self.me = me
+        self.hub_greenlet = hub_greenlet
+        self.reactor = reactor
+        self.done = False
+        self.waiting = False
+        self.value: Any = None
+        self.failure: BaseException | None = None
+        self.finished: defer.Deferred[None] | None = None  # fired too, once the waiter gave up
+
+    def notify(self, value: Any, failure: BaseException | None) -> None:
+        self.value, self.failure, self.done = value, failure, True
+        if self.finished is not None:
+            self.finished.callback(None)
+        if self.waiting:
+            if greenlet.getcurrent() is self.hub_greenlet:
+                self.me.switch()
+            else:  # ended from another request greenlet (a close): it keeps running
+                self.reactor.callLater(0, self._resume)
+
+    def _resume(self) -> None:
+        if self.waiting:
+            self.me.switch()
+
+    def wait(self) -> None:
+        """Let the hub run until :meth:`notify` (a stray switch back here just waits again)."""
+        self.waiting = True
+        try:
+            while not self.done:
+                self.hub_greenlet.switch()
+        finally:
+            self.waiting = False
 
 
 class GreenConnection:
@@ -101,29 +141,25 @@ class GreenConnection:
         except BaseException:
             op.close()
             raise
-        import greenlet  # type: ignore[import-untyped]
-
-        self._owner = greenlet.getcurrent()
-        finished: defer.Deferred[Any] = defer.Deferred()
-        outcome: defer.Deferred[Any] = defer.Deferred(lambda _: self._send_cancel())
-
-        def settle(result: Any) -> None:
-            # Once the waiter has gone (cancelled), the result - typically QueryCanceled - is dropped.
-            finished.callback(None)
-            if not outcome.called:
-                if isinstance(result, Failure):
-                    outcome.errback(result)
-                else:
-                    outcome.callback(result)
-
+        running = hub.get_hub()
+        assert running is not None
+        waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
+        self._owner = waiter.me
         try:
-            self._conn.run(op).addBoth(settle)
-            try:
-                return hub.wait(outcome)  # type: ignore[no-any-return]
-            except BaseException:
-                if not finished.called:
-                    self._drain(finished)
-                raise
+            self._conn.run_direct(op, waiter.notify)
+            if not waiter.done:
+                try:
+                    waiter.wait()
+                except BaseException:
+                    # Killed (or interrupted) while waiting: cancel the query and let it end.
+                    if not waiter.done:
+                        finished = waiter.finished = defer.Deferred()
+                        self._send_cancel()
+                        self._drain(finished)
+                    raise
+            if waiter.failure is not None:
+                raise waiter.failure
+            return waiter.value  # type: ignore[no-any-return]
         finally:
             self._owner = None
 

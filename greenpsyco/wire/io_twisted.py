@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import socket
+import types
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from OpenSSL import SSL, crypto
 from twisted.internet import defer, error, protocol
+from twisted.internet import tcp as twisted_tcp
 from twisted.internet.interfaces import IPushProducer
 from twisted.python.failure import Failure
 from zope.interface import implementer
@@ -113,6 +115,8 @@ class _Pump:
         self.state: ClientState | None = None
         self.op: Generator[ops.Request, bytes | str | None, Any] | None = None
         self.result: defer.Deferred[Any] | None = None
+        self.notify: Callable[[Any, BaseException | None], object] | None = None
+        self.direct: socket.socket | None = None  # the plain socket, written to directly when idle
         self.waiting_read = False
         self.deadline: Any = None  # an IDelayedCall
         self.peer: tuple[int, Any] | None = None
@@ -142,6 +146,27 @@ class _Pump:
         self.paused = True
 
     # -- running operations ---------------------------------------------------------------------
+
+    def start_direct(
+        self,
+        op: Generator[ops.Request, bytes | str | None, T],
+        notify: Callable[[Any, BaseException | None], object],
+    ) -> None:
+        """Run ``op``; ``notify(result, None)`` or ``notify(None, error)`` when it ends (maybe at once).
+
+        The lean form of :meth:`start` for the hub's request greenlets: no Deferred per operation.
+        """
+        if self.op is not None:
+            op.close()
+            notify(None, InterfaceMisuse("another operation is in progress on this connection"))
+            return
+        if self.broken:
+            op.close()
+            notify(None, ConnectionLost(self.idle_loss))
+            return
+        self.op = op
+        self.notify = notify
+        self.advance(None)
 
     def start(self, op: Generator[ops.Request, bytes | str | None, T]) -> defer.Deferred[T]:
         if self.op is not None:
@@ -176,7 +201,7 @@ class _Pump:
                 if self.transport is None or self.transport.lost:
                     failure = ConnectionLost(ops.LOST_MESSAGE)
                 else:
-                    self.transport.raw.write(request)
+                    self._write(self.transport.raw, request)
                     if self.paused:
                         self.blocked_on_write = True
                         return
@@ -210,7 +235,29 @@ class _Pump:
             else:  # pragma: no cover - every request kind is handled above
                 failure = AssertionError(f"unknown request {request!r}")
 
+    def _write(self, raw: Any, data: bytes) -> None:
+        """Send at once what the socket takes when nothing is queued (a query is usually all of it);
+        Twisted's buffered write would wait a reactor turn (and two epoll changes) to send it."""
+        sock = self.direct
+        if (
+            sock is not None
+            and not self.tls_active
+            and not raw.dataBuffer
+            and not raw._tempDataBuffer
+            and raw.connected
+            and not raw.disconnecting
+        ):
+            try:
+                sent = sock.send(data)
+            except OSError:  # EAGAIN, or an error Twisted reports when it writes the rest
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        raw.write(data)
+
     def _finish(self, value: Any, failure: BaseException | None) -> None:
+        notify, self.notify = self.notify, None
         result, self.result, self.op = self.result, None, None
         self.waiting_read = False
         self.blocked_on_write = False
@@ -219,6 +266,9 @@ class _Pump:
         self.deadline = None
         if isinstance(failure, (ConnectionLost, ProtocolViolation, OSError)) and self.state is not None:
             self.mark_broken(failure)
+        if notify is not None:
+            notify(value, failure)
+            return
         assert result is not None
         if failure is not None:
             result.errback(failure)
@@ -238,6 +288,7 @@ class _Pump:
 
     def _open(self, request: ops.OpenConnection) -> None:
         self._drop_transport()
+        self.direct = None
         self.inbox.clear()
         self.ended = False
         self.loss = None
@@ -273,6 +324,12 @@ class _Pump:
                 self.peer = (family, (host, getattr(peer, "port", attempt.port)))
             tcp = transport.raw
             self.socket_fd = tcp.fileno() if hasattr(tcp, "fileno") else -1
+            handle = tcp.getHandle() if hasattr(tcp, "getHandle") else None
+            direct = isinstance(handle, socket.socket) and hasattr(tcp, "_tempDataBuffer")
+            self.direct = handle if direct else None
+            if direct and attempt.unix_socket is not None and isinstance(tcp, twisted_tcp.Connection):
+                # PostgreSQL passes no file descriptors: a plain recv, not Twisted's recvmsg wrapper.
+                setattr(tcp, "doRead", types.MethodType(twisted_tcp.Connection.doRead, tcp))  # noqa: B010
             if attempt.unix_socket is None and hasattr(tcp, "setTcpNoDelay"):
                 tcp.setTcpNoDelay(True)
                 if request.keepalives.get("keepalives", "1") != "0":
@@ -463,6 +520,18 @@ class TwistedConnection:
             op.close()
             return defer.fail(InterfaceMisuse("connection already closed"))
         return self._pump.start(op)
+
+    def run_direct(
+        self,
+        op: Generator[ops.Request, bytes | str | None, Any],
+        notify: Callable[[Any, BaseException | None], object],
+    ) -> None:
+        """:meth:`run` without a Deferred: ``notify(result, error)`` when ``op`` ends (maybe at once)."""
+        if self._pump.transport is None and not self._pump.broken:
+            op.close()
+            notify(None, InterfaceMisuse("connection already closed"))
+            return
+        self._pump.start_direct(op, notify)
 
     def execute(self, sql: bytes | str) -> defer.Deferred[list[ops.QueryResult]]:
         data = sql.encode(self.state.encoding) if isinstance(sql, str) else sql
