@@ -2,7 +2,7 @@
 in the same hub's reactor, psycopg2 (the oracle) in a thread of the same process. Every case must end
 as it does for psycopg2; a server gone silent mid-query is bounded by the request's own timeout.
 
-The cases are those of ``tests/fake_psycopg2/test_faults.py`` (blocking mode), run by
+The cases are those of ``tests/test_faults.py`` (blocking mode), run by
 :func:`tests.faults.cooperative_report` in one child process (the reactor runs once per process).
 """
 

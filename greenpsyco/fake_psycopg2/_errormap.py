@@ -343,7 +343,8 @@ def error_from_wire(
     - ConnectionLost: OperationalError with libpq's "server closed the connection unexpectedly" text
       (``tls=True``, the connection is encrypted: "SSL connection has been closed unexpectedly") as
       message and ``pgerror``, pgcode None, whatever the server said before hanging up (libpq 17 drops
-      it, see :data:`CONNECTION_LOST_TEXT`); a loss the wire layer describes otherwise keeps its words.
+      it, see :data:`CONNECTION_LOST_TEXT`); a loss the wire layer describes otherwise (a reset over
+      TLS, a TLS stream cut without close_notify) keeps its words.
     - ConnectionFailure: OperationalError with the libpq-style text and its final newline, no
       ``pgerror`` (psycopg2 raises it straight from ``PQerrorMessage`` at connect).
     - ConninfoError: ``ProgrammingError("invalid dsn: ...")`` for what libpq's conninfo parser rejects,
@@ -359,7 +360,8 @@ def error_from_wire(
     if isinstance(exc, ServerError):
         return error_from_server(exc, query, cursor, encoding=encoding)
     if isinstance(exc, ConnectionLost):
-        if LOST_MESSAGE in message:
+        clean_end = message == LOST_MESSAGE or message.startswith(LOST_MESSAGE + "\n(")  # + an OS detail
+        if clean_end or (exc.server_error is not None and message.endswith(LOST_MESSAGE)):
             text = TLS_CONNECTION_LOST_TEXT if tls else CONNECTION_LOST_TEXT
         else:
             text = _libpq_text(message)

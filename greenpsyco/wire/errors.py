@@ -7,6 +7,22 @@ everything the server said, so the mapping above loses nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Final
+
+# libpq's text when the server hangs up (end of stream, or a reset without TLS).
+LOST_MESSAGE: Final = (
+    "server closed the connection unexpectedly\n"
+    "\tThis probably means the server terminated abnormally\n"
+    "\tbefore or while processing the request."
+)
+# How libpq 17 words the other ends of a stream (measured through a fault-injecting proxy against
+# psycopg2 2.9.13, tests/test_faults.py). Over TLS the kind of end matters: the
+# server's close_notify, a TCP FIN without it (a "ragged" EOF: a crashed backend, a cut network), or a
+# reset. A reset is reported twice after the handshake: once by libpq's socket layer, once by its TLS
+# layer.
+TLS_CLOSED_MESSAGE: Final = "SSL connection has been closed unexpectedly"
+TLS_EOF_MESSAGE: Final = "SSL SYSCALL error: EOF detected"
+TLS_RESET_MESSAGE: Final = LOST_MESSAGE + "\n" + LOST_MESSAGE
 
 
 class WireError(Exception):
@@ -23,6 +39,11 @@ class ConnectionFailure(WireError):
     def __init__(self, message: str, server_error: ServerError | None = None) -> None:
         super().__init__(message)
         self.server_error = server_error
+
+
+class TLSHandshakeFailure(ConnectionFailure):
+    """The TLS handshake itself failed (libpq's ``sslmode=prefer`` then retries without TLS; it does not
+    after a loss before the server's answer to SSLRequest or once the handshake is done)."""
 
 
 class ConnectionLost(WireError):

@@ -7,6 +7,8 @@ the query-cancelled error, which is what the caller sees), so no query keeps run
 
 from __future__ import annotations
 
+import errno
+import os
 import select
 import socket
 import ssl
@@ -19,6 +21,8 @@ from greenpsyco.wire import ops, tls
 from greenpsyco.wire.auth import AuthRequirements
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, parse_require_auth, resolve
 from greenpsyco.wire.errors import (
+    TLS_EOF_MESSAGE,
+    TLS_RESET_MESSAGE,
     ConnectionFailure,
     ConnectionLost,
     InterfaceMisuse,
@@ -55,6 +59,37 @@ def _apply_keepalives(sock: socket.socket, options: dict[str, str]) -> None:
     user_timeout = getattr(socket, "TCP_USER_TIMEOUT", None)
     if options.get("tcp_user_timeout") and user_timeout is not None:
         sock.setsockopt(socket.IPPROTO_TCP, user_timeout, int(options["tcp_user_timeout"]))
+
+
+def io_failure(exc: OSError, *, tls: bool, reading: bool) -> ConnectionLost:
+    """What libpq 17 reports when a read or write on an established connection fails, as a
+    :class:`ConnectionLost` with its words.
+
+    A reset is "server closed the connection unexpectedly" (twice over TLS, where both libpq's socket
+    and TLS layers report it); a TLS stream that ends without the server's close_notify is
+    "SSL SYSCALL error: EOF detected" (the stream ending with it reads as end of data instead).
+    Python's ssl module reports a reset after the handshake as an EOF as well (SSLEOFError: OpenSSL's
+    alert about the EOF already drew the peer's reset), so over TLS a reset reads as that EOF here.
+    """
+    reset = exc.errno in (errno.ECONNRESET, errno.EPIPE)
+    if not tls:
+        if reset:
+            return ConnectionLost(ops.LOST_MESSAGE)
+        action = "receive data from" if reading else "send data to"
+        return ConnectionLost(f"could not {action} server: {_strerror(exc)}")
+    if reset:
+        return ConnectionLost(TLS_RESET_MESSAGE)
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) or (
+        isinstance(exc, ssl.SSLSyscallError) and not exc.errno
+    ):
+        return ConnectionLost(TLS_EOF_MESSAGE)
+    if isinstance(exc, ssl.SSLError):
+        return ConnectionLost(f"SSL error: {exc.reason or exc.strerror or exc}")
+    return ConnectionLost(f"SSL SYSCALL error: {_strerror(exc)}")
+
+
+def _strerror(exc: OSError) -> str:
+    return exc.strerror or (os.strerror(exc.errno) if exc.errno else str(exc))
 
 
 def _unix_address(path: str) -> str:
@@ -194,8 +229,8 @@ class BlockingConnection:
             raise
         except (ConnectionLost, OSError) as exc:
             self._mark_broken()
-            if isinstance(exc, OSError):
-                raise ConnectionLost(f"{ops.LOST_MESSAGE}\n({exc})") from exc
+            if isinstance(exc, OSError):  # not from the session's own I/O (a cancel's, say)
+                raise io_failure(exc, tls=self.tls, reading=True) from exc
             raise
         except ProtocolViolation:
             self._mark_broken()
@@ -227,7 +262,12 @@ class BlockingConnection:
                 sock.settimeout(0.0)
                 try:
                     while True:
-                        data = sock.recv(RECV_SIZE)
+                        try:
+                            data = sock.recv(RECV_SIZE)
+                        except (BlockingIOError, ssl.SSLWantReadError):
+                            raise
+                        except OSError as exc:
+                            raise io_failure(exc, tls=isinstance(sock, ssl.SSLSocket), reading=True) from exc
                         if not data:
                             self._mark_broken()
                             ops.process_idle(self.state)
@@ -330,8 +370,15 @@ class _Runner:
                 interrupted = exc
                 self._on_interrupt()
                 answer = self._perform(request)  # the server answers the cancel on this stream
-            except (OSError, ConnectionFailure) as exc:
+            except ConnectionFailure as exc:
                 failure = exc
+            except OSError as exc:
+                deadline = isinstance(exc, TimeoutError) and exc.errno is None  # connect_timeout's
+                if (request is ops.READ or isinstance(request, bytes)) and not deadline:
+                    tls_in_use = isinstance(self.sock, ssl.SSLSocket)
+                    failure = io_failure(exc, tls=tls_in_use, reading=request is ops.READ)
+                else:
+                    failure = exc
 
     def _perform(self, request: ops.Request) -> bytes | str | None:
         if self._deadline.at is None and self.sock is not None:  # the common case, kept short

@@ -17,17 +17,20 @@ from typing import Any, TypeVar
 from OpenSSL import SSL, crypto
 from twisted.internet import defer, error, protocol
 from twisted.internet import tcp as twisted_tcp
-from twisted.internet.interfaces import IPushProducer
+from twisted.internet.interfaces import IHandshakeListener, IPushProducer
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from greenpsyco.wire import ops, tls
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, resolve
 from greenpsyco.wire.errors import (
+    TLS_EOF_MESSAGE,
+    TLS_RESET_MESSAGE,
     ConnectionFailure,
     ConnectionLost,
     InterfaceMisuse,
     ProtocolViolation,
+    TLSHandshakeFailure,
     WireError,
 )
 from greenpsyco.wire.io_blocking import auth_requirements
@@ -43,12 +46,35 @@ def _default_reactor() -> Any:
     return reactor
 
 
+@implementer(IHandshakeListener)
 class _Transport(protocol.Protocol):
-    """Forwards one TCP/Unix connection's events to the :class:`_Pump` that owns it."""
+    """Forwards one TCP/Unix connection's events to the :class:`_Pump` that owns it.
+
+    Under TLS it also notes when the handshake completed and why the TCP connection underneath ended
+    (Twisted's TLS layer reports a reset and a FIN without close_notify alike; libpq does not).
+    """
 
     def __init__(self, pump: _Pump) -> None:
         self.pump = pump
         self.lost = False
+        self.handshake_done = False
+        self.tcp_reason: Failure | None = None
+
+    def handshakeCompleted(self) -> None:
+        self.handshake_done = True
+
+    def watch_tcp_end(self) -> None:
+        """After ``startTLS``: record the reason the TCP layer gives the TLS layer when it ends."""
+        tls_layer = getattr(self.transport, "protocol", None)
+        original = getattr(tls_layer, "connectionLost", None)
+        if tls_layer is None or original is None:
+            return
+
+        def connection_lost(reason: Failure) -> None:
+            self.tcp_reason = reason
+            original(reason)
+
+        tls_layer.connectionLost = connection_lost
 
     @property
     def raw(self) -> Any:
@@ -130,6 +156,7 @@ class _Pump:
         self.tls_settings: tls.TLSSettings | None = None
         self.tls_active = False
         self.socket_fd = -1
+        self.idle_loss = ops.LOST_MESSAGE  # how the stream ended while no operation ran
 
     # -- IPushProducer: back-pressure from the transport ---------------------------------------
 
@@ -175,7 +202,7 @@ class _Pump:
         if self.broken:
             op.close()
             # What libpq says when the server went away while the session was idle.
-            return defer.fail(ConnectionLost(ops.LOST_MESSAGE))
+            return defer.fail(ConnectionLost(self.idle_loss))
         self.op = op
         self.result = defer.Deferred()
         result = self.result
@@ -228,6 +255,7 @@ class _Pump:
                     self.tls_active = True
                     assert self.transport is not None
                     self.transport.raw.startTLS(creator)
+                    self.transport.watch_tcp_end()
                 except Exception as exc:
                     failure = exc
             elif request is ops.PEER_CERTIFICATE:
@@ -274,6 +302,14 @@ class _Pump:
             result.errback(failure)
         else:
             result.callback(value)
+
+    def abandon(self, exc: BaseException) -> None:
+        """End the operation in flight (if any) with ``exc``: its transport is gone or given up on."""
+        op = self.op
+        if op is None:
+            return
+        op.close()
+        self._finish(None, exc)
 
     def _peer_certificate(self) -> bytes | None:
         assert self.transport is not None
@@ -386,12 +422,15 @@ class _Pump:
             return
         if self.op is None:
             if self.state is not None:
-                self.mark_broken(ConnectionLost(ops.LOST_MESSAGE))
+                loss = self._tls_loss(transport, reason)
+                if isinstance(loss, ConnectionLost):
+                    self.idle_loss = str(loss)
+                self.mark_broken(ConnectionLost(self.idle_loss))
             return
         # The operation sees the end of the stream (b"") when it next reads: its own error then says
         # what the server said before closing, if anything.
         self.ended = True
-        self.loss = self._tls_loss(reason)
+        self.loss = self._tls_loss(transport, reason)
         if self.waiting_read or self.blocked_on_write:
             self.waiting_read = self.blocked_on_write = False
             if self.loss is not None:
@@ -399,14 +438,27 @@ class _Pump:
             else:
                 self.advance(b"")
 
-    def _tls_loss(self, reason: Failure) -> BaseException | None:
-        """A TLS failure behind a lost connection (handshake, verification), in libpq's words."""
+    def _tls_loss(self, transport: _Transport, reason: Failure) -> BaseException | None:
+        """Why a TLS connection ended, in libpq's words; None for a clean end (close_notify, or no TLS).
+
+        A failed handshake or verification keeps its own message. Otherwise the handshake state and the
+        TCP layer's reason tell a reset from a FIN that came without the server's close_notify.
+        """
         value = reason.value
         if isinstance(value, ConnectionFailure):
             return value
-        if self.tls_settings is not None and isinstance(value, SSL.Error):
-            return tls.handshake_failure(value, self.tls_settings)
-        return None
+        if self.tls_settings is None:
+            return None
+        if isinstance(value, SSL.Error):
+            failure = tls.handshake_failure(value, self.tls_settings)
+            return ConnectionLost(str(failure)) if transport.handshake_done else failure
+        tcp = transport.tcp_reason
+        reset = tcp is not None and not isinstance(tcp.value, error.ConnectionDone)
+        if not transport.handshake_done:
+            return tls.handshake_reset() if reset else TLSHandshakeFailure(TLS_EOF_MESSAGE)
+        if isinstance(value, error.ConnectionDone):
+            return None
+        return ConnectionLost(TLS_RESET_MESSAGE if reset else TLS_EOF_MESSAGE)
 
     def mark_broken(self, exc: BaseException) -> None:
         if self.broken:
@@ -553,13 +605,15 @@ class TwistedConnection:
         return done
 
     def close(self) -> None:
-        """Send Terminate (best effort) and drop the transport."""
+        """Send Terminate (best effort) and drop the transport; an operation still in flight (its caller
+        gave up waiting) fails with the connection-lost error, so the next one is told the truth."""
         pump = self._pump
         transport = pump.transport
-        if transport is not None and not transport.lost and not pump.broken:
+        if transport is not None and not transport.lost and not pump.broken and pump.op is None:
             transport.raw.write(terminate())
         pump._drop_transport()
         pump.broken = True
+        pump.abandon(ConnectionLost(ops.LOST_MESSAGE))
 
 
 __all__ = ["TwistedConnection"]

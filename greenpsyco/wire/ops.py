@@ -25,6 +25,7 @@ from typing import Final, TypeAlias
 from greenpsyco.wire import messages as m
 from greenpsyco.wire.auth import Authenticator, AuthRequirements
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt
+from greenpsyco.wire.errors import LOST_MESSAGE as LOST_MESSAGE  # re-exported: drivers use ops' name
 from greenpsyco.wire.errors import (
     ConnectionFailure,
     ConnectionLost,
@@ -82,11 +83,6 @@ class OpenConnection:
 
 Request: TypeAlias = bytes | _Read | _PeerCertificate | StartTLS | OpenConnection
 
-LOST_MESSAGE: Final = (
-    "server closed the connection unexpectedly\n"
-    "\tThis probably means the server terminated abnormally\n"
-    "\tbefore or while processing the request."
-)
 
 def connection_lost(error: ServerError | None = None) -> ConnectionLost:
     """The end-of-stream error, led by what the server said before closing (libpq's wording)."""
@@ -188,6 +184,9 @@ def read_results(
             rows.append(decode_row(body))
             continue
         decode = None
+        if code == _READY_FOR_QUERY:
+            state.transaction_status = m.decode_ready_status(body)
+            return results, pending if pending is not None else error
         if not fresh:
             current = QueryResult()
             rows = current.rows
@@ -199,9 +198,6 @@ def read_results(
             current.command_tag = m.decode_command_tag(body, state.encoding)
             results.append(current)
             fresh = False
-        elif code == _READY_FOR_QUERY:
-            state.transaction_status = m.decode_ready_status(body)
-            return results, pending if pending is not None else error
         else:
             message = m.decode(code, body, state.encoding)
             if isinstance(message, m.ErrorResponse):

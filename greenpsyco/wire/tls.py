@@ -22,6 +22,7 @@ TLS) is the driver's business.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import os
 import re
@@ -48,7 +49,7 @@ from twisted.protocols.tls import TLSMemoryBIOProtocol
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from greenpsyco.wire.errors import ConnectionFailure, ConninfoError
+from greenpsyco.wire.errors import LOST_MESSAGE, ConnectionFailure, ConninfoError, TLSHandshakeFailure
 
 __all__ = [
     "PROTOCOL_VERSIONS",
@@ -558,7 +559,9 @@ def stdlib_handshake(
     if context is None:
         raise ValueError("sslmode=disable: there is no TLS to start")
     try:
-        tls = context.wrap_socket(sock, server_hostname=sni_name(host, settings))
+        # Ragged EOFs raise (SSLEOFError) instead of reading as end of data: libpq words a stream cut
+        # without the server's close_notify differently from a clean close.
+        tls = context.wrap_socket(sock, server_hostname=sni_name(host, settings), suppress_ragged_eofs=False)
     except (ssl.SSLError, OSError) as exc:
         sock.close()
         raise handshake_failure(exc, settings) from exc
@@ -758,13 +761,13 @@ def handshake_failure(error: BaseException, settings: TLSSettings) -> Connection
     """
     if isinstance(error, ConnectionFailure):
         return error
-    eof = ConnectionFailure("SSL SYSCALL error: EOF detected")
+    eof = TLSHandshakeFailure("SSL SYSCALL error: EOF detected")
     if isinstance(error, (ssl.SSLEOFError, ssl.SSLZeroReturnError, SSL.ZeroReturnError, ConnectionClosed)):
         return eof
     if isinstance(error, SSL.SysCallError):
         code = error.args[0] if error.args else -1
         if isinstance(code, int) and code > 0:
-            return ConnectionFailure(f"SSL SYSCALL error: {os.strerror(code)}")
+            return TLSHandshakeFailure(f"SSL SYSCALL error: {os.strerror(code)}")
         return eof
     if isinstance(error, ssl.SSLSyscallError):
         return eof
@@ -774,10 +777,12 @@ def handshake_failure(error: BaseException, settings: TLSSettings) -> Connection
         reason = _openssl_error_text(error)
     elif isinstance(error, OSError):
         if isinstance(error, TimeoutError):
-            return ConnectionFailure("SSL SYSCALL error: timed out")
+            return TLSHandshakeFailure("SSL SYSCALL error: timed out")
         if error.errno in (None, 0):
             return eof
-        return ConnectionFailure(f"SSL SYSCALL error: {os.strerror(error.errno)}")
+        if error.errno in (errno.ECONNRESET, errno.EPIPE):
+            return handshake_reset(error.errno)
+        return TLSHandshakeFailure(f"SSL SYSCALL error: {os.strerror(error.errno)}")
     else:
         reason = str(error) or type(error).__name__
     message = f"SSL error: {reason}"
@@ -787,7 +792,12 @@ def handshake_failure(error: BaseException, settings: TLSSettings) -> Connection
             f"{settings.ssl_min_protocol_version or PROTOCOL_VERSIONS[0]} and "
             f"{settings.ssl_max_protocol_version or PROTOCOL_VERSIONS[-1]}."
         )
-    return ConnectionFailure(message)
+    return TLSHandshakeFailure(message)
+
+
+def handshake_reset(code: int = errno.ECONNRESET) -> TLSHandshakeFailure:
+    """A reset during the handshake: libpq 17's socket layer and then its TLS layer both report it."""
+    return TLSHandshakeFailure(f"{LOST_MESSAGE}\nSSL SYSCALL error: {os.strerror(code)}")
 
 
 # -- SNI and the verify-full host-name rule -------------------------------------------------------
