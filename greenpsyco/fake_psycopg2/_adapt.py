@@ -435,11 +435,11 @@ def _literal_settings(conn: Any) -> tuple[bool, int, bool, str]:
     return equote, _family(encoding), std_strings, encoding
 
 
-def _escape_with(settings: tuple[bool, int, bool, str], data: bytes) -> bytes:
+def _escape_with(settings: tuple[Any, ...], data: bytes) -> bytes:
     """The quoted literal for already-encoded text, with settings from :func:`_literal_settings`."""
     if b"\x00" in data:
         raise ValueError("A string literal cannot contain NUL (0x00) characters.")
-    equote, family, std_strings, encoding = settings
+    equote, family, std_strings, encoding = settings[:4]
     if family == _REFUSED:
         raise _refuse(encoding)
     body = _escape_string(data, family, std_strings)
@@ -1303,12 +1303,23 @@ _CURSOR_ERRORS = frozenset(
 # ------------------------------------------------------------------------ interpolation, fast path
 
 
-def _fast_literal(value: Any, kind: type, settings: Any, codec: str) -> bytes:
+def _quoting(conn: Any) -> tuple[bool, int, bool, str, str]:
+    """:func:`_literal_settings` and the codec, kept by a live connection that offers ``_quoting``
+    (it forgets them when a ParameterStatus arrives or it closes)."""
+    settings: tuple[bool, int, bool, str, str] | None = getattr(conn, "_quoting", None)
+    if settings is None or getattr(conn, "closed", 0):
+        settings = (*_literal_settings(conn), _conn_codec(conn))
+        if hasattr(conn, "_quoting") and not getattr(conn, "closed", 0):
+            conn._quoting = settings
+    return settings
+
+
+def _fast_literal(value: Any, kind: type, settings: Any) -> bytes:
     """What the default adapter of ``kind`` (int, float, bool, str exactly) gives ``value``, directly."""
     if kind is int:
         return b"%d" % value if value >= 0 else b" %d" % value
     if kind is str:
-        return _escape_with(settings, value.encode(codec))
+        return _escape_with(settings, value.encode(settings[4]))
     if kind is bool:
         return b"true" if value else b"false"
     if value != value:  # a float from here on
@@ -1346,7 +1357,6 @@ def _fast_interpolate(query: bytes, params: Any, conn: Any) -> bytes | None:
         except KeyError:
             return None
     settings = None
-    codec = "utf-8"
     seen: dict[str, Any] = {}
     quoted: list[Any] = []
     for index, value in enumerate(values):
@@ -1360,9 +1370,8 @@ def _fast_interpolate(query: bytes, params: Any, conn: Any) -> bytes | None:
             one: Any = b"NULL"
         elif _FAST_ADAPTERS.get(kind, _MISSING) is adapters.get((kind, ISQLQuote)):
             if kind is str and settings is None:
-                settings = _literal_settings(conn)
-                codec = _conn_codec(conn)
-            one = _fast_literal(value, kind, settings, codec)
+                settings = _quoting(conn)
+            one = _fast_literal(value, kind, settings)
         else:
             one = getquoted(value, conn)
         quoted.append(one)

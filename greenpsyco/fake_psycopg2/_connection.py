@@ -141,6 +141,7 @@ class connection:
         self._mark = 0  # counts transactions ended, as psycopg2's conn->mark
         self._encoding_cache = ("UTF8", "UTF8", "utf_8")
         self._pooled = False  # the wire connection came from greenpsyco.pooling: close() returns it
+        self._quoting: tuple[Any, ...] | None = None  # _adapt's literal settings, until a parameter changes
         self._open()
 
     # -- connecting -----------------------------------------------------------------------------
@@ -166,7 +167,7 @@ class connection:
         state = self._wire.state
         state.on_notice = self._on_notice
         state.on_notification = self._on_notification
-        state.on_parameter = note_parameter_status
+        state.on_parameter = self._on_parameter
         self._equote = not state.standard_conforming_strings
         for name, value in state.parameters.items():
             note_parameter_status(name, value)
@@ -192,6 +193,10 @@ class connection:
         self.notices.append(notice_text(fields, text, self.encoding))
         if len(self.notices) > NOTICES_LIMIT:
             del self.notices[: len(self.notices) - NOTICES_LIMIT]
+
+    def _on_parameter(self, name: str, value: str) -> None:
+        note_parameter_status(name, value)
+        self._quoting = None  # client_encoding or standard_conforming_strings may have changed
 
     def _on_notification(self, message: NotificationResponse) -> None:
         self.notifies.append(Notify(message.process_id, message.channel, message.payload))
@@ -307,6 +312,7 @@ class connection:
         with self._lock:
             wire, self._wire = self._wire, None
             self.closed = 1
+            self._quoting = None
             if wire is None:
                 return
             if self._pooled:

@@ -16,6 +16,7 @@ from typing import Any
 
 from greenpsyco.fake_psycopg2 import _exceptions as exc
 from greenpsyco.fake_psycopg2._adapt import interpolate, query_to_bytes
+from greenpsyco.fake_psycopg2._executemany import executemany as _executemany
 from greenpsyco.fake_psycopg2._objects import Column
 from greenpsyco.fake_psycopg2._typecast import cast as _cast
 from greenpsyco.fake_psycopg2._typecast import row_caster
@@ -139,6 +140,8 @@ class cursor:
 
     def _query_bytes(self, query: Any) -> bytes:
         """The query text to work on (psycopg2's ``curs_validate_sql_basic``, which names the cursor)."""
+        if type(query) is str and query:  # the usual case, in short
+            return query.encode(self.connection._py_encoding)
         try:
             return query_to_bytes(query, self.connection)
         except exc.ProgrammingError as error:
@@ -220,16 +223,14 @@ class cursor:
         if result.description is not None:
             self.description, self._type_oids = _describe(result.description)
             # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
-            self._casts = row_caster(self._type_oids, self)
+            self._casts = row_caster(self._type_oids, self, self.connection._py_encoding)
             self._rows = result.rows
             self.rowcount = len(result.rows)
         else:
             self.rowcount = _rows_affected(result.command_tag)
 
     def executemany(self, query: str | bytes, vars_list: Iterable[Any]) -> None:
-        from greenpsyco.fake_psycopg2._executemany import executemany
-
-        executemany(self, query, vars_list)
+        _executemany(self, query, vars_list)
 
     def callproc(self, procname: str | bytes, parameters: Any = None) -> Any:
         conn = self._check()

@@ -1286,7 +1286,9 @@ _CANONICAL_INT_OIDS = frozenset((20, 21, 23, 26))
 _CANONICAL_FLOAT_OIDS = frozenset((700, 701))
 
 
-def row_caster(type_oids: Sequence[int], cursor: Any) -> Callable[[Sequence[bytes | None]], tuple[Any, ...]]:
+def row_caster(
+    type_oids: Sequence[int], cursor: Any, codec: str | None = None
+) -> Callable[[Sequence[bytes | None]], tuple[Any, ...]]:
     """A function turning one DataRow (raw bytes, None for NULL) into the tuple psycopg2 fetches.
 
     The casters are resolved now, as psycopg2 does when a result arrives (registering a caster later
@@ -1294,7 +1296,7 @@ def row_caster(type_oids: Sequence[int], cursor: Any) -> Callable[[Sequence[byte
     for every value, as psycopg2 does at fetch time.  The returned function is compiled for the column
     kinds, and remembered by the casters it was made for: a result of an already-seen shape costs one
     registry lookup per column and one closure, so that the per-row work is one unpacking plus one short
-    statement per column.
+    statement per column. ``codec`` is the connection's, when the caller has it at hand.
     """
     ncols = len(type_oids)
     if ncols == 0:
@@ -1311,7 +1313,7 @@ def row_caster(type_oids: Sequence[int], cursor: Any) -> Callable[[Sequence[byte
         _SHAPES[key] = made
     make, bound, _ = made
     fn: Callable[[Sequence[bytes | None]], tuple[Any, ...]] = make(
-        cursor, _codec_of(cursor), _typecast_cast, Decimal, bound
+        cursor, codec or _codec_of(cursor), _typecast_cast, Decimal, bound
     )
     return fn
 
