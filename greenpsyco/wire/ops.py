@@ -25,6 +25,7 @@ from typing import Final, TypeAlias
 from greenpsyco.wire import messages as m
 from greenpsyco.wire.auth import Authenticator, AuthRequirements
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt
+from greenpsyco.wire.errors import LOST_MESSAGE as LOST_MESSAGE  # re-exported: drivers use ops' name
 from greenpsyco.wire.errors import (
     ConnectionFailure,
     ConnectionLost,
@@ -82,11 +83,6 @@ class OpenConnection:
 
 Request: TypeAlias = bytes | _Read | _PeerCertificate | StartTLS | OpenConnection
 
-LOST_MESSAGE: Final = (
-    "server closed the connection unexpectedly\n"
-    "\tThis probably means the server terminated abnormally\n"
-    "\tbefore or while processing the request."
-)
 
 def connection_lost(error: ServerError | None = None) -> ConnectionLost:
     """The end-of-stream error, led by what the server said before closing (libpq's wording)."""
