@@ -1307,9 +1307,9 @@ def _quoting(conn: Any) -> tuple[bool, int, bool, str, str]:
     """:func:`_literal_settings` and the codec, kept by a live connection that offers ``_quoting``
     (it forgets them when a ParameterStatus arrives or it closes)."""
     settings: tuple[bool, int, bool, str, str] | None = getattr(conn, "_quoting", None)
-    if settings is None or getattr(conn, "closed", 0):
+    if settings is None or not _alive(conn):
         settings = (*_literal_settings(conn), _conn_codec(conn))
-        if hasattr(conn, "_quoting") and not getattr(conn, "closed", 0):
+        if hasattr(conn, "_quoting") and _alive(conn):
             conn._quoting = settings
     return settings
 
