@@ -257,6 +257,17 @@ class ThrowawayCluster:
         self._server = None
         atexit.unregister(self.stop)
 
+    def restart(self) -> None:
+        """Stop the server (fast shutdown: sessions are terminated) and start it again on the same port and
+        data directory, as an operator's restart would. Call it from a thread that outlives the server:
+        Linux sends the parent-death signal when the thread that started the postmaster ends."""
+        process, self._process = self._process, None
+        if process is None or self.directory is None or self._server is None:
+            raise RuntimeError("the cluster is not started")
+        _shutdown(process)
+        assert self._server.port is not None
+        self._launch(self.directory / "data", self._server.port)
+
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         """Run SQL as the superuser through the Unix socket with ``psql``; return unaligned output."""
         server = self.server

@@ -1,0 +1,194 @@
+"""Django over a broken network and across a server restart, with psycopg2 (the oracle) and with
+greenpsyco in both modes: a request that meets the fault fails with the same OperationalError, Django's
+``close_if_unusable_or_obsolete`` discards the broken connection, and the next request works.
+
+The test project runs in child processes (tests/djangoproject/harness.py), the drivers side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from greenpsyco.testing import TestServer, ThrowawayCluster
+
+ROOT = Path(__file__).resolve().parent.parent
+LOST = (
+    "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n"
+    "\tbefore or while processing the request.\n"
+)
+FAILED = [500, "OperationalError", LOST]
+
+
+def database(server: TestServer, **extra: Any) -> dict[str, Any]:
+    """Django's DATABASES["default"] (ENGINE aside) for the test project."""
+    return {
+        "NAME": "postgres",
+        "USER": "postgres",
+        "HOST": server.host,
+        "PORT": server.port,
+        "OPTIONS": {"sslmode": "disable"},
+        **extra,
+    }
+
+
+@dataclass
+class Run:
+    """One child process running one scenario of the test project with one driver."""
+
+    driver: str
+    scenario: str
+    db: dict[str, Any]
+    args: tuple[str, ...] = ()
+    pool_size: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def run_projects(runs: list[Run], on_pause: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """Run the children side by side; when all have paused, ``on_pause(tag)`` runs once in this thread
+    (the cluster's postmaster gets Linux's parent-death signal when the thread that started it ends, so
+    a restart must not happen in a short-lived worker thread), then all go on."""
+    paused = threading.Semaphore(0)
+    resume = threading.Event()
+    tags: list[str] = []
+
+    def answer(tag: str) -> None:
+        tags.append(tag)
+        paused.release()
+        assert resume.wait(120)
+
+    with ThreadPoolExecutor(len(runs)) as pool:
+        futures = [pool.submit(_run_project, run, answer) for run in runs]
+        if on_pause is not None:
+            for _ in runs:
+                assert paused.acquire(timeout=120), [f.exception() for f in futures if f.done()]
+            on_pause(tags[0])
+        resume.set()
+        return [future.result() for future in futures]
+
+
+def _run_project(run: Run, on_pause: Callable[[str], None]) -> dict[str, Any]:
+    env = dict(os.environ, GP_DJANGO_DATABASE=json.dumps(run.db), GP_POOL_SIZE=str(run.pool_size), **run.env)
+    code = "from tests.djangoproject.harness import main; main()"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, run.driver, run.scenario, *run.args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert process.stdout is not None
+    assert process.stdin is not None
+    last = ""
+    try:
+        for line in process.stdout:
+            if line.startswith("PAUSE "):
+                on_pause(line.split()[1])
+                process.stdin.write("go\n")
+                process.stdin.flush()
+            elif line.strip():
+                last = line
+        process.wait(120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.stderr is not None
+    assert process.returncode == 0, f"{run.driver}: {process.stderr.read()[-4000:]}"
+    return json.loads(last)  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def server(pg_server: TestServer) -> TestServer:
+    if pg_server.external:
+        pytest.skip("needs the self-started cluster's address")
+    return pg_server
+
+
+@pytest.mark.parametrize("health_checks", [False, True], ids=["no-health-checks", "health-checks"])
+def test_network_faults_between_and_during_requests(server: TestServer, health_checks: bool) -> None:
+    """CONN_MAX_AGE=60: a persistent connection cut while idle, then during a request (pg_sleep), then a
+    server that accepts and never answers (connect_timeout=2)."""
+    db = database(server, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=health_checks)
+    args = (str(server.host), str(server.port))
+    theirs, blocking, cooperative = run_projects(
+        [Run(driver, "network-faults", db, args) for driver in ("psycopg2", "blocking", "cooperative")]
+    )
+    expected: dict[str, Any] = {
+        "first": [200, "first"],
+        "again": [200, "same"],  # a persistent connection
+        # without health checks the request that meets the dead connection fails, and Django drops it;
+        # with them, the check at the request's first query finds it broken and reconnects
+        "after idle cut": [200, "new"] if health_checks else FAILED,
+        "next": [200, "same" if health_checks else "new"],
+        "cut mid-request": FAILED,
+        "after mid-request cut": [200, "new"],
+        "after stall": [200, "new"],
+    }
+    for outcome in (theirs, blocking, cooperative):
+        stalled = outcome.pop("stalled connect")
+        assert stalled[:2] == [500, "OperationalError"]
+        assert stalled[2].endswith("failed: timeout expired\n")
+        assert 1.5 <= outcome.pop("stalled connect took") <= 3.5
+    assert theirs == expected
+    assert blocking == expected
+    # A request greenlet's connections end with its request (the server closes them): each request
+    # has a backend of its own, so a cut while idle is never seen by the next request.
+    assert cooperative == {
+        **expected,
+        "again": [200, "new"],
+        "after idle cut": [200, "new"],
+        "next": [200, "new"],
+    }
+
+
+@pytest.fixture(scope="module")
+def restartable() -> Iterator[ThrowawayCluster]:
+    """A cluster of its own: restarting the session's cluster would break other tests' connections."""
+    cluster = ThrowawayCluster(extensions=(), ssl=False)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.parametrize("health_checks", [False, True], ids=["no-health-checks", "health-checks"])
+def test_server_restarted_between_requests(restartable: ThrowawayCluster, health_checks: bool) -> None:
+    """A request, a fast restart of the server (its sessions are terminated), two more requests; the
+    cooperative mode with and without greenpsyco's pool (whose checkout health check replaces the
+    connection the restart broke)."""
+    db = database(restartable.server, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=health_checks)
+
+    def restart(tag: str) -> None:
+        assert tag == "restart"
+        restartable.restart()
+
+    theirs, blocking, cooperative, pooled = run_projects(
+        [
+            Run("psycopg2", "restart", db),
+            Run("blocking", "restart", db),
+            Run("cooperative", "restart", db),
+            Run("cooperative", "restart", db, pool_size=2),
+        ],
+        on_pause=restart,
+    )
+    if health_checks:
+        expected = {"before": [200, "first"], "after restart": [200, "new"], "next": [200, "same"]}
+    else:
+        expected = {"before": [200, "first"], "after restart": FAILED, "next": [200, "new"]}
+    assert theirs == expected
+    assert blocking == expected
+    assert cooperative == {"before": [200, "first"], "after restart": [200, "new"], "next": [200, "new"]}
+    assert pooled == {"before": [200, "first"], "after restart": [200, "new"], "next": [200, "same"]}
