@@ -1329,7 +1329,10 @@ def _fast_literal(value: Any, kind: type, settings: Any) -> bytes:
     return _minus_space(repr(value))
 
 
-_FAST_ADAPTERS: dict[type, Any] = {int: Int, str: QuotedString, bool: Boolean, float: Float}
+_FAST_ADAPTERS: dict[type, tuple[tuple[type, type], Any]] = {
+    kind: ((kind, ISQLQuote), adapter)
+    for kind, adapter in ((int, Int), (str, QuotedString), (bool, Boolean), (float, Float))
+}
 
 
 def _fast_interpolate(query: bytes, params: Any, conn: Any) -> bytes | None:
@@ -1358,29 +1361,39 @@ def _fast_interpolate(query: bytes, params: Any, conn: Any) -> bytes | None:
             return None
     settings = None
     seen: dict[str, Any] = {}
-    quoted: list[Any] = []
+    parts = [chunks[0]]
+    append = parts.append
+    foreign = False  # a custom adapter's result is among the parts: check they are all bytes
+    lookup = adapters.get
     for index, value in enumerate(values):
         if keys is not None:
             key = keys[index]
             if key in seen:
-                quoted.append(seen[key])
+                append(seen[key])
+                append(chunks[index + 1])
                 continue
         kind = type(value)
+        fast = _FAST_ADAPTERS.get(kind)
         if value is None:
             one: Any = b"NULL"
-        elif _FAST_ADAPTERS.get(kind, _MISSING) is adapters.get((kind, ISQLQuote)):
-            if kind is str and settings is None:
-                settings = _quoting(conn)
-            one = _fast_literal(value, kind, settings)
+        elif fast is not None and lookup(fast[0]) is fast[1]:
+            if kind is int:
+                one = b"%d" % value if value >= 0 else b" %d" % value
+            elif kind is str:
+                if settings is None:
+                    settings = _quoting(conn)
+                one = _escape_with(settings, value.encode(settings[4]))
+            else:
+                one = _fast_literal(value, kind, settings)
         else:
             one = getquoted(value, conn)
-        quoted.append(one)
+            foreign = foreign or type(one) is not bytes
+        append(one)
+        append(chunks[index + 1])
         if keys is not None:
             seen[keys[index]] = one
-    parts = [chunks[0]]
-    for one, chunk in zip(quoted, chunks[1:], strict=True):
-        if type(one) is not bytes:
-            raise ValueError(f"only bytes values expected, got {_tp_name(type(one))}")
-        parts.append(one)
-        parts.append(chunk)
+    if foreign:
+        for one in parts[1::2]:
+            if type(one) is not bytes:
+                raise ValueError(f"only bytes values expected, got {_tp_name(type(one))}")
     return b"".join(parts)

@@ -251,7 +251,8 @@ def pipeline(
     already sent are read (in a transaction block the server refuses them: it is aborted) and the
     outcome says which statement failed. A ``None`` in ``statements`` is a barrier: what follows is sent
     only once everything before it has completed (and nothing has failed). Results are kept as command
-    tags only; rows are dropped. ``on_done(i)`` is called as statement ``i`` completes.
+    tags only; rows are dropped. ``on_done(i)`` is called as statement ``i`` completes. A statement that
+    runs COPY must be sent alone (between barriers): only a batch of one is read the general way.
     """
     outcome = PipelineOutcome()
     source = iter(statements)
@@ -278,7 +279,12 @@ def pipeline(
                         barrier = True
                         break
                     continue
-                message = query(sql)
+                try:
+                    message = query(sql)
+                except Exception as exc:  # a NUL byte: nothing of it is sent
+                    outcome.source_error = exc
+                    exhausted = True
+                    break
                 batch.append(message)
                 size += len(message)
             if not batch:
@@ -287,7 +293,10 @@ def pipeline(
             in_flight.append(len(batch))
         if not in_flight:
             return outcome
-        for _ in range(in_flight.popleft()):
+        count = in_flight.popleft()
+        if count > 1:
+            done = yield from _read_tags(state, count, done, outcome, on_done)
+        else:
             results, failure = yield from read_results(state)
             if outcome.failure is None:
                 if failure is not None:
@@ -300,6 +309,63 @@ def pipeline(
             done += 1
         if not in_flight:
             barrier = False
+
+
+_EMPTY_QUERY: Final = ord("I")
+_ERROR: Final = ord("E")
+
+
+def _read_tags(
+    state: ClientState,
+    count: int,
+    done: int,
+    outcome: PipelineOutcome,
+    on_done: Callable[[int], object] | None,
+) -> Generator[Request, bytes | str | None, int]:
+    """The results of ``count`` pipelined Query messages, kept as their last command tag or their
+    first error (what :func:`read_results` would give, without its per-result objects and rows)."""
+    next_frame = state.framer.next_frame
+    tag: str | None = None
+    error: ServerError | None = None
+    while count:
+        frame = next_frame()
+        if frame is None:
+            data = yield READ
+            if not data:
+                raise connection_lost(error)
+            assert isinstance(data, bytes)
+            state.receive(data)
+            continue
+        code, body = frame
+        if code == _COMMAND_COMPLETE:
+            tag = m.decode_command_tag(body, state.encoding)
+        elif code == _READY_FOR_QUERY:
+            state.transaction_status = m.decode_ready_status(body)
+            if outcome.failure is None:
+                if error is not None:
+                    outcome.failure = error
+                    outcome.failed_at = done
+                else:
+                    outcome.tags.append(tag)
+                    if on_done is not None:
+                        on_done(done)
+            done += 1
+            count -= 1
+            tag = error = None
+        elif code in (_DATA_ROW, _ROW_DESCRIPTION):
+            continue  # rows are dropped
+        elif code == _EMPTY_QUERY:
+            tag = None
+        elif code in ASYNC_CODES:
+            state.absorb_frame(code, body)
+        elif code == _ERROR:
+            message = m.decode(code, body, state.encoding)
+            assert isinstance(message, m.ErrorResponse)
+            if error is None:
+                error = server_error(message.fields)
+        else:
+            raise ProtocolViolation(f"unexpected message {bytes([code])!r} in a pipelined query")
+    return done
 
 
 def _copy_in(source: CopySource | None) -> Generator[Request, bytes | str | None, BaseException | None]:
