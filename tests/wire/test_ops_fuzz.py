@@ -16,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import itertools
 import struct
+import subprocess
+import sys
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -372,3 +375,35 @@ def test_a_hostile_scram_exchange_raises_only_wire_errors(
     client fails with a wire error, and never takes a server signature it cannot verify as success."""
     outcome = feed_scram(startup_op("scram")(ClientState()), mechanisms, first, final, tail)
     assert isinstance(outcome, WireError), outcome
+
+
+ATHERIS_RUNS = 40000
+
+
+def test_coverage_guided_fuzzing_with_atheris(recorded: dict[str, bytes], tmp_path: Path) -> None:
+    """libFuzzer's coverage guidance over the same decoding (tests/wire/atheris_ops.py), bounded runs,
+    starting from the recorded server streams."""
+    pytest.importorskip("atheris")
+    root = Path(__file__).resolve().parent.parent.parent
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for index, name in enumerate(["startup", *QUERIES]):
+        # the corpus_entry() layout of tests/wire/atheris_ops.py: operation, read size, stream
+        (corpus / name).write_bytes(bytes([index, 63]) + recorded[name])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.wire.atheris_ops",
+            f"-runs={ATHERIS_RUNS}",
+            "-max_len=2048",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-6000:]
+    assert f"Done {ATHERIS_RUNS} runs" in result.stderr
