@@ -16,6 +16,7 @@ from typing import Any
 
 from greenpsyco.fake_psycopg2 import _exceptions as exc
 from greenpsyco.fake_psycopg2._adapt import interpolate, query_to_bytes
+from greenpsyco.fake_psycopg2._connection import STATUS_READY
 from greenpsyco.fake_psycopg2._executemany import executemany as _executemany
 from greenpsyco.fake_psycopg2._objects import Column
 from greenpsyco.fake_psycopg2._typecast import cast as _cast
@@ -160,7 +161,10 @@ class cursor:
             if self.name is not None:
                 self._declare(query, vars)
                 return
-            sql = self._query_bytes(query)
+            if type(query) is str and query:
+                sql = query.encode(conn._py_encoding)
+            else:
+                sql = self._query_bytes(query)
             # Like psycopg2, the previous result and query are dropped before the parameters are adapted.
             self._rows = None
             self.query = None
@@ -176,7 +180,8 @@ class cursor:
             raise exc.ProgrammingError("can't execute an empty query")
         self.query = sql
         self._reset_result()
-        conn._begin_if_needed()
+        if conn.status == STATUS_READY and (not conn._autocommit or conn._entered):
+            conn._begin_if_needed()
         wire = conn._check_open()
         conn._current_query = sql
         try:
@@ -205,7 +210,15 @@ class cursor:
             direction = "COPY FROM" if result.copy.kind == "in" else "COPY TO"
             method = "copy_from()" if result.copy.kind == "in" else "copy_to()"
             raise exc.ProgrammingError(f"can't execute {direction}: use the {method} method instead")
-        self._take(result)
+        self.statusmessage = result.command_tag
+        if result.description is not None:
+            self.description, self._type_oids = _describe(result.description)
+            # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
+            self._casts = row_caster(self._type_oids, self, conn._py_encoding)
+            self._rows = rows = result.rows
+            self.rowcount = len(rows)
+        else:
+            self.rowcount = _rows_affected(result.command_tag)
 
     def _reset_result(self) -> None:
         self._rows = None
@@ -217,17 +230,6 @@ class cursor:
         self.rownumber = 0
         self.statusmessage = None
         self.lastrowid = 0
-
-    def _take(self, result: ops.QueryResult) -> None:
-        self.statusmessage = result.command_tag
-        if result.description is not None:
-            self.description, self._type_oids = _describe(result.description)
-            # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
-            self._casts = row_caster(self._type_oids, self, self.connection._py_encoding)
-            self._rows = result.rows
-            self.rowcount = len(result.rows)
-        else:
-            self.rowcount = _rows_affected(result.command_tag)
 
     def executemany(self, query: str | bytes, vars_list: Iterable[Any]) -> None:
         _executemany(self, query, vars_list)
@@ -340,13 +342,17 @@ class cursor:
         if self.name is not None:
             rows = self._fetch_named("1")
             return rows[0] if rows else None
-        rows = self._ready_rows()
-        if self.rownumber >= self._limit(rows):
+        caster = self._caster
+        rows = self._rows
+        if caster is None or rows is None or self.closed or self.connection.closed:
+            rows = self._ready_rows()
+            caster = self._caster
+            assert caster is not None
+        number = self.rownumber
+        if number >= self.rowcount or number >= len(rows):  # see _limit
             return None
-        row = rows[self.rownumber]
-        self.rownumber += 1
-        assert self._caster is not None
-        return self._caster(row)
+        self.rownumber = number + 1
+        return caster(rows[number])
 
     def fetchmany(self, size: int | None = None) -> list[Any]:
         if size is None:
