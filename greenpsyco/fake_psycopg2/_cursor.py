@@ -340,8 +340,8 @@ class cursor:
 
     def fetchone(self) -> Any:
         if self.name is not None:
-            rows = self._fetch_named("1")
-            return rows[0] if rows else None
+            fetched = self._fetch_named("1")
+            return fetched[0] if fetched else None
         caster = self._caster
         rows = self._rows
         if caster is None or rows is None or self.closed or self.connection.closed:
