@@ -15,12 +15,15 @@ import multiprocessing
 import multiprocessing.context
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 from unittest import mock
 
 from django.db import connections
-from django.test.runner import DiscoverRunner, ParallelTestSuite, _init_worker
+from django.test.runner import _init_worker, _run_subsuite
+
+from tests.django_suite.testrunner import SuiteDiscoverRunner, SuiteParallelTestSuite
 
 T = TypeVar("T")
 
@@ -101,10 +104,21 @@ def init_green_worker(
         connections[alias].creation.mark_expected_failures_and_skips()
 
 
-class GreenParallelTestSuite(ParallelTestSuite):
+def run_green_subsuite(args: Any) -> Any:
+    """Django's ``_run_subsuite``; an exception escaping it is printed here before multiprocessing
+    tries to pickle it back to the parent (which fails for many, hiding the cause)."""
+    try:
+        return _run_subsuite(args)
+    except BaseException:
+        traceback.print_exc()
+        raise
+
+
+class GreenParallelTestSuite(SuiteParallelTestSuite):
     """Django's parallel suite, with its worker pool built in :data:`GREEN_CONTEXT`."""
 
     init_worker = init_green_worker
+    run_subsuite = run_green_subsuite
 
     def run(self, result: Any) -> Any:
         if multiprocessing.get_start_method() != "spawn":
@@ -113,7 +127,7 @@ class GreenParallelTestSuite(ParallelTestSuite):
             return super().run(result)
 
 
-class GreenDiscoverRunner(DiscoverRunner):
+class GreenDiscoverRunner(SuiteDiscoverRunner):
     """Django's test runner whose parallel workers run inside hubs of their own."""
 
     parallel_test_suite = GreenParallelTestSuite

@@ -2,8 +2,9 @@
 
 Django's CI runs its suite with ``default`` and ``other`` databases on one server; the rest copies
 ``tests/test_sqlite.py``. The first lines pick the driver the way a user would: ``greenpsyco.patch()``
-for greenpsyco, nothing but hiding psycopg 3 for the psycopg2 baseline. In green mode the settings also
-name the test runner whose parallel workers start their own hub (see :mod:`tests.django_suite.green`).
+for greenpsyco, nothing but hiding psycopg 3 for the psycopg2 baseline. ``TEST_RUNNER`` is Django's
+runner made robust to unpicklable errors (:mod:`tests.django_suite.testrunner`), in green mode the one
+whose parallel workers start their own hub (:mod:`tests.django_suite.green`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 USE_TZ = False
 """
 
-GREEN_TEST_RUNNER = "tests.django_suite.green.GreenDiscoverRunner"
+TEST_RUNNERS: dict[Mode, str] = {
+    "blocking": "tests.django_suite.testrunner.SuiteDiscoverRunner",
+    "green": "tests.django_suite.green.GreenDiscoverRunner",
+}
 
 
 def database_settings(server: TestServer) -> dict[str, dict[str, Any]]:
@@ -55,8 +59,7 @@ def write_settings(directory: Path, server: TestServer, driver: Driver, mode: Mo
     text = f'"""Written by tests/django_suite for a {driver} run in {mode} mode."""\n\n'
     text += _PREAMBLE[driver]
     text += _BODY.format(databases=database_settings(server))
-    if mode == "green":
-        text += f"TEST_RUNNER = {GREEN_TEST_RUNNER!r}\n"
+    text += f"TEST_RUNNER = {TEST_RUNNERS[mode]!r}\n"
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{name}.py").write_text(text)
     return name
