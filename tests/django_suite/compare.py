@@ -3,8 +3,7 @@
 A *regression* is a test that passed with psycopg2 (``ok`` or ``expected failure``) and did not with
 greenpsyco -- failed, errored, was skipped or did not run -- or a failure greenpsyco has that psycopg2
 did not report at all (a ``setUpClass`` error, say). *Newly passing* is the reverse. Tests listed in
-``KNOWN_DIFFERENCES.md`` (one backticked test id per bullet line) are reported apart and do not fail
-the comparison.
+``KNOWN_DIFFERENCES.md`` for the candidate's mode are reported apart and do not fail the comparison.
 """
 
 from __future__ import annotations
@@ -18,15 +17,30 @@ from tests.django_suite.outcomes import BROKEN, PASSING
 
 KNOWN_DIFFERENCES = Path(__file__).with_name("KNOWN_DIFFERENCES.md")
 _KNOWN_LINE = re.compile(r"^\s*[-*] `(?P<test>[\w.]+)`")
+_SECTION = re.compile(r"^#+\s*(?P<title>.*?)\s*$")
+_SECTION_MODES = {
+    "green mode": ("green",),
+    "blocking mode": ("blocking",),
+    "both modes": ("blocking", "green"),
+}
 
 
-def known_differences(path: Path = KNOWN_DIFFERENCES) -> frozenset[str]:
-    """Test ids listed as bullets (`` - `module.Class.test`: cause``) in the known-differences file."""
+def known_differences(mode: str, path: Path = KNOWN_DIFFERENCES) -> frozenset[str]:
+    """Test ids listed for ``mode`` in the known-differences file.
+
+    Bullets (`` - `module.Class.test`: cause``) count under the headings ``Green mode``,
+    ``Blocking mode`` or ``Both modes``; bullets elsewhere are ignored.
+    """
     if not path.exists():
         return frozenset()
-    return frozenset(
-        match["test"] for line in path.read_text().splitlines() if (match := _KNOWN_LINE.match(line))
-    )
+    found: set[str] = set()
+    modes: tuple[str, ...] = ()
+    for line in path.read_text().splitlines():
+        if heading := _SECTION.match(line):
+            modes = _SECTION_MODES.get(heading["title"].lower(), ())
+        elif mode in modes and (match := _KNOWN_LINE.match(line)):
+            found.add(match["test"])
+    return frozenset(found)
 
 
 @dataclass(frozen=True)
