@@ -4,8 +4,9 @@
              labels (``ci`` for the driver-sensitive set, nothing for the whole suite); writes
              ``<out>/<config>.json`` and the logs.
 ``compare``  a baseline JSON against one or more greenpsyco JSONs; exit 1 on a regression.
-``ci``       psycopg2, greenpsyco blocking and greenpsyco green on one throw-away cluster, then
-             ``compare``: what ``.ci/run`` calls.
+``ci``       psycopg2, greenpsyco blocking and greenpsyco green on one throw-away cluster, each
+             regression re-run once alone (passing then: reported as flaky), then ``compare``: what
+             ``.ci/run`` calls.
 
 The server is a self-started throw-away cluster, or the one ``GREENPSYCO_TEST_DSN`` / ``PG*`` name.
 """
@@ -20,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from greenpsyco.testing import TestServer, ThrowawayCluster, external_server_from_env
-from tests.django_suite.compare import Comparison, compare, known_differences
+from tests.django_suite.compare import compare, known_differences
 from tests.django_suite.drivers import DRIVERS, MODES
 from tests.django_suite.labels import CI_LABELS
-from tests.django_suite.outcomes import BROKEN, PASSING, STATUSES, failure_reports
+from tests.django_suite.outcomes import BROKEN, CLASS_LEVEL, PASSING, STATUSES, failure_reports
 from tests.django_suite.runner import (
     BASELINE,
     BLOCKING,
+    CONFIGS,
     GREEN,
     REPO_ROOT,
     Config,
@@ -38,6 +40,7 @@ from tests.django_suite.source import django_tests_dir
 
 DEFAULT_OUT = REPO_ROOT / "build" / "django_suite"
 REPORT_LIMIT = 30  # regressions shown with their traceback
+RERUN_LIMIT = 100  # more regressions than this are not re-run: something is broken, not flaky
 LOG_TAIL = 30  # lines of a broken run's stderr shown
 
 
@@ -63,7 +66,8 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("labels", nargs="*", help="test labels; 'ci' for the CI set; none: the whole suite")
 
 
-def _run(configs: list[Config], options: argparse.Namespace) -> list[dict[str, Any]]:
+def _run(configs: list[Config], options: argparse.Namespace, *, rerun: bool = False) -> list[dict[str, Any]]:
+    """Run each configuration on one server; with ``rerun``, re-run each greenpsyco regression once."""
     tests_dir = django_tests_dir()
     labels = _labels(options.labels)
     records = []
@@ -79,32 +83,95 @@ def _run(configs: list[Config], options: argparse.Namespace) -> list[dict[str, A
                 parallel=options.parallel,
                 timeout=options.timeout,
             )
-            print(summary_line(record), flush=True)
-            for problem in record["problems"]:
-                print(f"  problem: {problem}", flush=True)
-            if record["problems"]:
-                tail = Path(record["log"]).read_text(errors="replace").splitlines()[-LOG_TAIL:]
-                print("  last lines of its stderr:\n    " + "\n    ".join(tail), flush=True)
+            _print_run(record)
             records.append(record)
+        if rerun:
+            baseline, *candidates = records
+            for candidate in candidates:
+                _rerun_regressions(baseline, candidate, server, tests_dir, options)
     return records
 
 
-def report(baseline: dict[str, Any], candidate: dict[str, Any]) -> Comparison:
-    """Print the comparison of ``candidate`` with ``baseline``; return it."""
+def _print_run(record: dict[str, Any]) -> None:
+    print(summary_line(record), flush=True)
+    for problem in record["problems"]:
+        print(f"  problem: {problem}", flush=True)
+    if record["problems"]:
+        tail = Path(record["log"]).read_text(errors="replace").splitlines()[-LOG_TAIL:]
+        print("  last lines of its stderr:\n    " + "\n    ".join(tail), flush=True)
+
+
+def _rerun_label(test: str) -> str:
+    """The runtests.py label that runs ``test`` again (its class or module for a class-level error)."""
+    head, _, last = test.rpartition(".")
+    return head if last in CLASS_LEVEL else test
+
+
+def _rerun_regressions(
+    baseline: dict[str, Any],
+    candidate: dict[str, Any],
+    server: TestServer,
+    tests_dir: Path,
+    options: argparse.Namespace,
+) -> None:
+    """Run the candidate's regressions once more, alone; their outcomes go in ``candidate["rerun"]``.
+
+    A test that fails in the full run but passes on its own is reported as flaky, not as a
+    regression: timing-sensitive tests on a busy 2-core machine must not fail CI at random. Order-
+    dependent failures therefore show as flaky too; they stay listed in the report.
+    """
     result = compare(baseline["outcomes"], candidate["outcomes"], known_differences(candidate["mode"]))
+    labels = sorted({_rerun_label(change.test) for change in result.regressions})
+    if not labels or len(labels) > RERUN_LIMIT:
+        return
+    config = CONFIGS[candidate["config"]]
+    print(f"== {config.name}: re-running {len(labels)} regressed test(s) once", flush=True)
+    record = run_config(
+        config,
+        server,
+        tests_dir,
+        options.out / "rerun",
+        labels=labels,
+        parallel=options.parallel,
+        timeout=options.timeout,
+    )
+    _print_run(record)
+    candidate["rerun"] = record["outcomes"] if not record["problems"] else {}
+
+
+def _passed_on_rerun(test: str, rerun: dict[str, str]) -> bool:
+    if test in rerun:
+        return rerun[test] in PASSING
+    head, _, last = test.rpartition(".")
+    if last not in CLASS_LEVEL:
+        return False
+    mine = [status for key, status in rerun.items() if key.startswith(head + ".")]
+    return bool(mine) and all(status in PASSING or status == "skipped" for status in mine)
+
+
+def report(baseline: dict[str, Any], candidate: dict[str, Any]) -> bool:
+    """Print the comparison of ``candidate`` with ``baseline``; return whether it has no regression."""
+    result = compare(baseline["outcomes"], candidate["outcomes"], known_differences(candidate["mode"]))
+    rerun: dict[str, str] = candidate.get("rerun", {})
+    flaky = [change for change in result.regressions if _passed_on_rerun(change.test, rerun)]
+    regressions = [change for change in result.regressions if change not in flaky]
     name = candidate["config"]
     print(
-        f"== {name} against {baseline['config']}: {len(result.regressions)} regressions, "
-        f"{len(result.known)} known differences, {len(result.newly_passing)} newly passing, "
-        f"{len(result.broken_in_both)} failing in both"
+        f"== {name} against {baseline['config']}: {len(regressions)} regressions, {len(flaky)} flaky "
+        f"(passed when re-run), {len(result.known)} known differences, {len(result.newly_passing)} newly "
+        f"passing, {len(result.broken_in_both)} failing in both"
     )
     reports = {}
     log = Path(candidate.get("log", ""))
     if result.regressions and log.is_file():
         reports = failure_reports(log.read_text(errors="replace"))
-    for index, change in enumerate(result.regressions):
+    for index, change in enumerate(regressions):
         print(f"  REGRESSION {change.test}: {change.baseline} with psycopg2, {change.candidate} here")
         if index < REPORT_LIMIT and change.test in reports:
+            print("    " + reports[change.test].replace("\n", "\n    "))
+    for change in flaky:
+        print(f"  flaky {change.test}: {change.baseline} with psycopg2, {change.candidate} here, then passed")
+        if change.test in reports:
             print("    " + reports[change.test].replace("\n", "\n    "))
     for change in result.known:
         print(f"  known difference {change.test}: {change.baseline} -> {change.candidate}")
@@ -114,7 +181,7 @@ def report(baseline: dict[str, Any], candidate: dict[str, Any]) -> Comparison:
         print(f"  failing in both {change.test}: {change.baseline} / {change.candidate}")
     for problem in candidate["problems"]:
         print(f"  problem: {problem}")
-    return result
+    return not regressions
 
 
 def _verdict(baseline: dict[str, Any], candidates: list[dict[str, Any]]) -> int:
@@ -122,8 +189,7 @@ def _verdict(baseline: dict[str, Any], candidates: list[dict[str, Any]]) -> int:
     for problem in baseline["problems"]:
         print(f"baseline problem: {problem}")
     for candidate in candidates:
-        result = report(baseline, candidate)
-        failed |= not result.ok or bool(candidate["problems"])
+        failed |= not report(baseline, candidate) or bool(candidate["problems"])
     totals = {status: sum(c["counts"][status] for c in candidates) for status in STATUSES}
     passed = sum(totals[status] for status in PASSING)
     broken = sum(totals[status] for status in BROKEN)
@@ -141,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--mode", choices=MODES, default="blocking")
     _add_run_options(run)
     ci = commands.add_parser("ci", help="psycopg2 baseline, greenpsyco blocking and green, compared")
+    ci.add_argument("--no-rerun", action="store_true", help="do not re-run regressed tests once")
     _add_run_options(ci)
     comparing = commands.add_parser("compare", help="compare JSON records with a baseline's")
     comparing.add_argument("baseline", type=Path)
@@ -154,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("the psycopg2 baseline runs in blocking mode only")
         (record,) = _run([Config(options.driver, options.mode)], options)
         return 1 if record["problems"] else 0
-    baseline, *candidates = _run([BASELINE, BLOCKING, GREEN], options)
+    baseline, *candidates = _run([BASELINE, BLOCKING, GREEN], options, rerun=not options.no_rerun)
     return _verdict(baseline, candidates)
 
 
