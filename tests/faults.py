@@ -23,7 +23,14 @@ SLOW_SQL = "SELECT pg_sleep(1.5)"  # long enough to cut the network under it
 Outcome = tuple[Any, ...]
 
 
-def attempt(module: Any, dsn: str, *, sql: str = SQL, during: Callable[[], object] | None = None) -> Outcome:
+def attempt(
+    module: Any,
+    dsn: str,
+    *,
+    sql: str = SQL,
+    during: Callable[[], object] | None = None,
+    autocommit: bool = False,
+) -> Outcome:
     """Connect, run ``sql``, fetch, close; what happened, as a comparable tuple.
 
     ``("ok", rows)`` or ``(phase, exception class name, message, connection.closed)``. ``during`` is
@@ -34,6 +41,7 @@ def attempt(module: Any, dsn: str, *, sql: str = SQL, during: Callable[[], objec
     try:
         conn = module.connect(dsn)
         phase = "query"
+        conn.autocommit = autocommit
         cur = conn.cursor()
         if during is not None:
             during()

@@ -233,6 +233,8 @@ def format_libpq_message(
     statement inside a PL/pgSQL function; then ``DETAIL:  ``, ``HINT:  ``, ``QUERY:  `` and
     ``CONTEXT:  ``. A position with no text to point into is appended as `` at character N``.
     """
+    if not fields:  # pqBuildErrorMessage3 on an ErrorResponse with no field at all
+        return "no error message available\n"
     parts: list[str] = []
     severity = fields.get("S")
     if severity is not None:

@@ -61,7 +61,8 @@ class Authenticator:
     """Answers one connection's authentication exchange.
 
     ``peer_certificate`` is the server certificate (DER) when the connection uses TLS, else None; the
-    operation sets it before SASL starts, for SCRAM-SHA-256-PLUS channel binding.
+    operation sets it before SASL starts, for SCRAM-SHA-256-PLUS channel binding. ``tls_in_use`` says
+    whether the connection is encrypted (set by the operation before the exchange starts).
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class Authenticator:
         self.password = password
         self.requirements = requirements
         self.peer_certificate: bytes | None = None
+        self.tls_in_use = False
         self._encoding = encoding
         self._scram: scramp.ScramClient | None = None
         self._method_used: str | None = None
@@ -134,6 +136,9 @@ class Authenticator:
 
     def _sasl_start(self, mechanisms: tuple[str, ...]) -> bytes:
         self._check_allowed("scram-sha-256")
+        if self.requirements.channel_binding == "require" and not self.tls_in_use:
+            # libpq's check in pg_SASL_init, before any mechanism is chosen or anything is sent
+            raise ConnectionFailure("channel binding required, but SSL not in use")
         self._method_used = "scram-sha-256"
         password = self._password_bytes().decode(self._encoding)
         binding: tuple[str, bytes] | None = None

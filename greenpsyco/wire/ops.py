@@ -543,6 +543,7 @@ def startup(
         else:
             raise ProtocolViolation(f"received invalid response to SSL negotiation: {answer[:1]!r}")
     yield m.startup_message(parameters)
+    authenticator.tls_in_use = tls_active
     while True:
         message = yield from _next_message(state)
         if isinstance(message, m.AuthenticationRequest):
