@@ -233,8 +233,6 @@ def format_libpq_message(
     statement inside a PL/pgSQL function; then ``DETAIL:  ``, ``HINT:  ``, ``QUERY:  `` and
     ``CONTEXT:  ``. A position with no text to point into is appended as `` at character N``.
     """
-    if not fields:  # pqBuildErrorMessage3 on an ErrorResponse with no field at all
-        return "no error message available\n"
     parts: list[str] = []
     severity = fields.get("S")
     if severity is not None:
@@ -295,7 +293,10 @@ def error_from_server(
     are kept for ``exc.diag``.
     """
     fields = error.fields
-    pgerror = format_libpq_message(fields, query, encoding=encoding)
+    # libpq's pqBuildErrorMessage3 for an ErrorResponse without any field (measured: tests/test_security.py)
+    pgerror = (
+        format_libpq_message(fields, query, encoding=encoding) if fields else "no error message available\n"
+    )
     sqlstate = fields.get("C")
     exc = _make(exception_class(sqlstate), strip_severity(pgerror), pgerror=pgerror, cursor=cursor)
     exc.pgcode = sqlstate

@@ -353,8 +353,12 @@ def test_channel_binding_require_refuses_password_methods() -> None:
     requirements = AuthRequirements(channel_binding="require")
     with pytest.raises(ConnectionFailure, match="channel binding required but not supported"):
         startup([sb.auth(5, b"abcd")], requirements=requirements)
-    with pytest.raises(ConnectionFailure, match="channel binding is required"):
+    # Without TLS, libpq refuses as SASL starts (measured: tests/test_security.py) ...
+    with pytest.raises(ConnectionFailure, match="channel binding required, but SSL not in use"):
         startup([sb.auth_sasl("SCRAM-SHA-256")], requirements=requirements)
+    # ... and over TLS, a server that offers no SCRAM-SHA-256-PLUS is refused.
+    with pytest.raises(ConnectionFailure, match="channel binding is required"):
+        startup([b"S", sb.auth_sasl("SCRAM-SHA-256")], requirements=requirements, tls=True)
 
 
 def test_channel_binding_require_refuses_trust() -> None:
