@@ -142,6 +142,7 @@ class connection:
         self._encoding_cache = ("UTF8", "UTF8", "utf_8")
         self._pooled = False  # the wire connection came from greenpsyco.pooling: close() returns it
         self._quoting: tuple[Any, ...] | None = None  # _adapt's literal settings, until a parameter changes
+        self._codec: str | None = None  # the Python codec of client_encoding, until a parameter changes
         self._open()
 
     # -- connecting -----------------------------------------------------------------------------
@@ -197,6 +198,7 @@ class connection:
     def _on_parameter(self, name: str, value: str) -> None:
         note_parameter_status(name, value)
         self._quoting = None  # client_encoding or standard_conforming_strings may have changed
+        self._codec = None
 
     def _on_notification(self, message: NotificationResponse) -> None:
         self.notifies.append(Notify(message.process_id, message.channel, message.payload))
@@ -245,7 +247,12 @@ class connection:
 
     @property
     def _py_encoding(self) -> str:
-        return self._encodings()[1]
+        codec = self._codec
+        if codec is None:
+            codec = self._encodings()[1]
+            if self._wire is not None:
+                self._codec = codec
+        return codec
 
     def _encodings(self) -> tuple[str, str]:
         """(PostgreSQL name, Python codec) of the live client_encoding, recomputed only when it changes."""
@@ -313,6 +320,7 @@ class connection:
             wire, self._wire = self._wire, None
             self.closed = 1
             self._quoting = None
+            self._codec = None
             if wire is None:
                 return
             if self._pooled:

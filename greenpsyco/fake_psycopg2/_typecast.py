@@ -26,7 +26,7 @@ import datetime as _dt
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from greenpsyco.fake_psycopg2._exceptions import DataError, Error, InterfaceError, NotSupportedError
 
@@ -1305,17 +1305,31 @@ def row_caster(
     # By identity: casters sharing an OID compare equal. The entry keeps its casters alive, so their
     # ids cannot be reused while it exists.
     key = (*type_oids, *map(id, casters))
-    made = _SHAPES.get(key)
-    if made is None:
-        made = (*_make_for(type_oids, casters), casters)
+    shape = _SHAPES.get(key)
+    if shape is None:
+        make, bound, uses_cursor = _make_for(type_oids, casters)
+        shape = _Shape(make, bound, casters, uses_cursor, {})
         if len(_SHAPES) >= _ROW_MAKERS_MAX:
             _SHAPES.clear()
-        _SHAPES[key] = made
-    make, bound, _ = made
-    fn: Callable[[Sequence[bytes | None]], tuple[Any, ...]] = make(
-        cursor, codec or _codec_of(cursor), _typecast_cast, Decimal, bound
-    )
+        _SHAPES[key] = shape
+    codec = codec or _codec_of(cursor)
+    if shape.uses_cursor:
+        return shape.make(cursor, codec, _typecast_cast, Decimal, shape.bound)  # type: ignore[no-any-return]
+    fn = shape.by_codec.get(codec)
+    if fn is None:  # no caster of this shape needs the cursor: one function serves every cursor
+        fn = shape.by_codec[codec] = shape.make(None, codec, _typecast_cast, Decimal, shape.bound)
     return fn
+
+
+class _Shape(NamedTuple):
+    """A result shape's compiled row maker, what its code calls, the casters it was made for, whether
+    a row needs the cursor (``tzinfo_factory``, Python casters), and its rows functions by codec."""
+
+    make: Callable[..., Any]
+    bound: list[Any]
+    casters: list[Any]
+    uses_cursor: bool
+    by_codec: dict[str, Callable[[Sequence[bytes | None]], tuple[Any, ...]]]
 
 
 def _resolve(type_oids: Sequence[int], cursor: Any) -> list[Any]:
@@ -1348,8 +1362,9 @@ def _resolve(type_oids: Sequence[int], cursor: Any) -> list[Any]:
     return casters
 
 
-def _make_for(type_oids: Sequence[int], casters: Sequence[Any]) -> tuple[Callable[..., Any], list[Any]]:
-    """The compiled ``make`` for these column casters, and the objects its code calls."""
+def _make_for(type_oids: Sequence[int], casters: Sequence[Any]) -> tuple[Callable[..., Any], list[Any], bool]:
+    """The compiled ``make`` for these column casters, the objects its code calls, and whether that
+    code reads the cursor."""
     lines = []
     bound: list[Any] = []
     bound_names: list[str] = []
@@ -1368,10 +1383,10 @@ def _make_for(type_oids: Sequence[int], casters: Sequence[Any]) -> tuple[Callabl
         make = _compile_row_maker(len(type_oids), lines, bound_names)
         if len(_ROW_MAKERS) < _ROW_MAKERS_MAX:
             _ROW_MAKERS[source_key] = make
-    return make, bound
+    return make, bound, any("cur" in line for line in lines)
 
 
-_SHAPES: dict[tuple[int, ...], tuple[Callable[..., Any], list[Any], list[Any]]] = {}
+_SHAPES: dict[tuple[int, ...], _Shape] = {}
 _ROW_MAKERS: dict[str, Callable[..., Any]] = {}
 _ROW_MAKERS_MAX = 4096
 
