@@ -1303,12 +1303,16 @@ _CURSOR_ERRORS = frozenset(
 # ------------------------------------------------------------------------ interpolation, fast path
 
 
-def _quoting(conn: Any) -> tuple[bool, int, bool, str, str]:
-    """:func:`_literal_settings` and the codec, kept by a live connection that offers ``_quoting``
-    (it forgets them when a ParameterStatus arrives or it closes)."""
-    settings: tuple[bool, int, bool, str, str] | None = getattr(conn, "_quoting", None)
+def _quoting(conn: Any) -> tuple[bool, int, bool, str, str, bool]:
+    """:func:`_literal_settings`, the codec, and whether a literal is just the text with its quotes
+    doubled (UTF-8 or a single-byte encoding, standard_conforming_strings on, no ``E''``); kept by a
+    live connection that offers ``_quoting`` (it forgets them when a ParameterStatus arrives or it
+    closes)."""
+    settings: tuple[bool, int, bool, str, str, bool] | None = getattr(conn, "_quoting", None)
     if settings is None or not _alive(conn):
-        settings = (*_literal_settings(conn), _conn_codec(conn))
+        equote, family, std_strings, encoding = _literal_settings(conn)
+        plain = not equote and std_strings and family in (_UTF8, _SINGLE_BYTE)
+        settings = (equote, family, std_strings, encoding, _conn_codec(conn), plain)
         if hasattr(conn, "_quoting") and _alive(conn):
             conn._quoting = settings
     return settings
@@ -1382,7 +1386,11 @@ def _fast_interpolate(query: bytes, params: Any, conn: Any) -> bytes | None:
             elif kind is str:
                 if settings is None:
                     settings = _quoting(conn)
-                one = _escape_with(settings, value.encode(settings[4]))
+                data = value.encode(settings[4])
+                if settings[5] and b"\x00" not in data:  # what _escape_string does then, in short
+                    one = b"'" + data.replace(b"'", b"''") + b"'"
+                else:
+                    one = _escape_with(settings, data)
             else:
                 one = _fast_literal(value, kind, settings)
         else:
