@@ -25,7 +25,8 @@ What the pool guarantees:
   idle, so a session the server ended — ``pg_terminate_backend``, a restart — is noticed and dropped);
 - a connection the caller lost without closing it stops counting against the limit once it is garbage
   collected (the pool holds checked-out sessions weakly; the fake connection's finalizer closes them);
-  waiters look for such freed slots every second.
+  such freed slots are looked for every second while callers wait: by one timer per cooperative pool
+  (thousands of waiting greenlets do not each wake up every second), by each waiting thread otherwise.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ Wire = Union[BlockingConnection, "GreenConnection"]
 SIZE_VARIABLE = "GREENPSYCO_POOL_SIZE"
 TIMEOUT_VARIABLE = "GREENPSYCO_POOL_TIMEOUT"
 DEFAULT_TIMEOUT = 30.0
-RECHECK_INTERVAL = 1.0  # how often a waiter looks for slots freed by connections lost without close()
+RECHECK_INTERVAL = 1.0  # how often slots freed by connections lost without close() are looked for
 
 _logger = logging.getLogger("greenpsyco.pooling")
 
@@ -180,6 +181,7 @@ class _Pool:
         self.busy: weakref.WeakSet[Wire] = weakref.WeakSet()
         self.opening = 0  # slots reserved by callers that are opening a session
         self.waiters: collections.deque[_Waiter] = collections.deque()
+        self._sweep_call: Any = None  # cooperative pools: the pending look for lost slots, if any
 
     def _count(self) -> int:
         return len(self.idle) + len(self.busy) + self.opening
@@ -212,6 +214,8 @@ class _Pool:
                         waiter = _Waiter(self.cooperative)
                         self.waiters.append(waiter)
                         wire = None
+                        if self.cooperative:
+                            self._schedule_sweep()
                 else:
                     self.opening += 1
                     wire = None
@@ -231,7 +235,9 @@ class _Pool:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining > 0:
-                    self._block(waiter, min(remaining, RECHECK_INTERVAL))
+                    # A waiting greenlet sleeps until its deadline (the pool's sweep wakes it for a lost
+                    # slot); a waiting thread looks for lost slots itself every RECHECK_INTERVAL.
+                    self._block(waiter, remaining if self.cooperative else min(remaining, RECHECK_INTERVAL))
                 with self.lock:
                     if waiter.given:
                         return waiter.value
@@ -263,6 +269,34 @@ class _Pool:
                     self.opening -= 1
             self._give_back(value)
             raise
+
+    def _schedule_sweep(self) -> None:
+        """Look for lost slots in RECHECK_INTERVAL unless a look is pending (cooperative pools; caller holds
+        the lock, in the hub's thread)."""
+        if self._sweep_call is None:
+            running = hub.get_hub()
+            if running is not None:
+                self._sweep_call = running.reactor.callLater(RECHECK_INTERVAL, self._sweep)
+
+    def _sweep(self) -> None:
+        """Give slots freed by connections lost without close() to the first waiters; look again in
+        RECHECK_INTERVAL while callers wait. Runs in the hub greenlet (a reactor timer)."""
+        woken = []
+        with self.lock:
+            self._sweep_call = None
+            if not self.waiters:
+                return
+            self._prune_busy()
+            while self.waiters and self._count() < pool_size():
+                waiter = self.waiters.popleft()
+                waiter.given = True
+                waiter.value = None  # a slot, reserved for a new session
+                self.opening += 1
+                woken.append(waiter)
+            if self.waiters:
+                self._schedule_sweep()
+        for waiter in woken:
+            waiter.wake()
 
     def _block(self, waiter: _Waiter, seconds: float) -> None:
         if waiter.event is not None:

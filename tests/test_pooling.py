@@ -294,6 +294,43 @@ def test_a_waiter_killed_in_the_queue_leaves_no_slot_taken(dsn: str) -> None:
     assert seen["stats"] == {"mode": "cooperative", "idle": 1, "in_use": 0, "opening": 0, "waiting": 0}
 
 
+def test_a_waiting_greenlet_gets_a_slot_the_pool_grew_by_within_a_sweep(dsn: str) -> None:
+    # Waiting greenlets do not poll: the pool's one sweep timer hands them slots that free up without a
+    # connection being returned (a larger size here; a connection lost without close() likewise).
+    seen = run_scenario(
+        dsn,
+        """
+        pooling.configure(size=1, timeout=5)
+
+        def waiter():
+            started = time.monotonic()
+            conn = psycopg2.connect(DSN)
+            cur = conn.cursor()
+            cur.execute("SELECT 7")
+            value = cur.fetchone()[0]
+            conn.close()
+            return value, time.monotonic() - started
+
+        def main():
+            held = psycopg2.connect(DSN)
+            task = hub.spawn(waiter)
+            hub.sleep(0.2)
+            waiting = pooling.stats()[0]["waiting"]
+            pooling.configure(size=2)
+            task.join()
+            value, took = task.result()
+            held.close()
+            return {"waiting": waiting, "value": value, "took": took, "stats": pooling.stats()[0]}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["waiting"] == 1
+    assert seen["value"] == 7
+    assert float(str(seen["took"])) < 2.5  # within a sweep interval (1 s), not at the 5 s timeout
+    assert seen["stats"] == {"mode": "cooperative", "idle": 2, "in_use": 0, "opening": 0, "waiting": 0}
+
+
 def test_the_environment_variable_turns_the_pool_on(dsn: str) -> None:
     seen = run_scenario(
         dsn,
