@@ -368,6 +368,32 @@ def test_an_asyncio_reactor_is_refused() -> None:
 # -- failures in greenlets ----------------------------------------------------------------------------
 
 
+def test_a_finished_greenlet_is_freed_by_reference_counting() -> None:
+    # Thousands of requests a second must not leave a greenlet <-> task cycle each for the cyclic GC.
+    seen = run_python(
+        """
+        import gc, weakref, greenlet
+
+        def request():
+            hub.sleep(0.01)
+            return weakref.ref(greenlet.getcurrent())
+
+        def main():
+            gc.disable()
+            tasks = [hub.spawn(request) for _ in range(20)]
+            for task in tasks:
+                task.join()
+            refs = [task.result() for task in tasks]
+            del tasks, task
+            hub.sleep(0.01)
+            return sum(ref() is not None for ref in refs)
+
+        print(json.dumps({"alive": hub.run(main)}))
+        """
+    )
+    assert seen["alive"] == 0
+
+
 def test_an_exception_in_one_greenlet_does_not_stop_the_others() -> None:
     seen = run_python(
         """

@@ -38,6 +38,11 @@ def test_environ_is_pep_3333(plain) -> None:
     assert "HTTP_X_EVIL" not in environ["http_headers"]  # underscores: dropped, not confused with '-'
 
 
+def test_the_worker_freezes_what_loading_the_application_allocated(plain) -> None:
+    # Kept out of the cyclic GC's full passes, which would otherwise walk it all while requests wait.
+    assert json.loads(get(plain.port, "/gc").body)["frozen"] > 1000
+
+
 def test_percent_encoded_path_is_decoded_as_latin1(plain) -> None:
     reply = get(plain.port, "/caf%C3%A9")
     assert reply.body.decode() == "plain /caf\xc3\xa9"  # PEP 3333: the raw bytes as latin-1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -96,6 +97,8 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         return blocks()
     if path == "/produced":
         return _text(start_response, str(produced["big"]))
+    if path == "/gc":
+        return _text(start_response, json.dumps({"frozen": gc.get_freeze_count()}))
     if path == "/sleep":
         greenpsyco.sleep(float(environ.get("QUERY_STRING") or "0.5"))
         return _text(start_response, "slept")
