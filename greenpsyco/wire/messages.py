@@ -73,7 +73,13 @@ def cancel_request(process_id: int, secret_key: int) -> bytes:
 
 def query(sql: bytes) -> bytes:
     """Query (simple protocol): one string that may hold several statements."""
-    return _frame(b"Q", _cstring(sql))
+    if b"\x00" in sql:
+        raise ValueError("a protocol string cannot contain NUL (0x00) bytes")
+    if len(sql) + 1 > MAX_MESSAGE_BODY:
+        raise MessageTooLong(
+            f"message of {len(sql) + 1} bytes exceeds PostgreSQL's limit of {MAX_MESSAGE_BODY} bytes"
+        )
+    return b"Q" + _I.pack(len(sql) + 5) + sql + b"\x00"
 
 
 def parse(statement: bytes, sql: bytes, param_oids: Sequence[int] = ()) -> bytes:
@@ -497,9 +503,13 @@ def decode_command_tag(body: bytes, encoding: str) -> str:
 
 def decode_ready_status(body: bytes) -> str:
     """The transaction status byte of a ReadyForQuery (hot: once per operation)."""
-    if len(body) != 1 or body not in (b"I", b"T", b"E"):
+    status = READY_STATUSES.get(body)
+    if status is None:
         raise ProtocolViolation(f"malformed ReadyForQuery {body[:8]!r}")
-    return chr(body[0])
+    return status
+
+
+READY_STATUSES: Final = {b"I": "I", b"T": "T", b"E": "E"}
 
 
 def decode_data_row(body: bytes) -> tuple[bytes | None, ...]:

@@ -165,6 +165,7 @@ def read_results(
     take_rows = framer.take_rows
     decode_row = m.decode_data_row
     decode: m.RowDecoder | None = None  # set while a result's rows arrive
+    ready_statuses = m.READY_STATUSES
     while True:
         if decode is not None:
             take_rows(decode, rows.append)
@@ -185,7 +186,8 @@ def read_results(
             continue
         decode = None
         if code == _READY_FOR_QUERY:
-            state.transaction_status = m.decode_ready_status(body)
+            status = ready_statuses.get(body)
+            state.transaction_status = m.decode_ready_status(body) if status is None else status
             return results, pending if pending is not None else error
         if not fresh:
             current = QueryResult()
