@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 START_TIMEOUT = 60.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 STOP_TIMEOUT = 15.0
 
 
@@ -91,6 +92,16 @@ def tree(pid: int) -> list[int]:
         pids.append(current)
         pending.extend(_children(current))
     return pids
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds these processes have used (``/proc/PID/stat``; gone ones count 0)."""
+    ticks = 0
+    for pid in pids:
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / _CLOCK_TICKS
 
 
 def rss_bytes(pids: list[int]) -> int:

@@ -2,7 +2,9 @@
 
 Per (view, server, concurrency): the median over rounds of good requests per second and of the p50 and
 p99 latencies; errors and requests summed over rounds (a target of zero errors means none in any round);
-the highest peak of PostgreSQL sessions and of server memory (all processes: supervisor and workers).
+the highest peak of PostgreSQL sessions and of server memory (all processes: supervisor and workers);
+the median server CPU (user+sys of all its processes) per answered request, the fairer figure on a
+shared machine.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ def summarise(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 },
                 peak_sessions=max(s["peak_sessions"] for s in done),
                 peak_rss_mib=max(s["peak_rss_mib"] for s in done),
+                cpu_us_per_request=statistics.median(s.get("cpu_us_per_request") or 0.0 for s in done),
                 rates=[round(s["rate"], 1) for s in done],
             )
         rows.append(summary)
@@ -143,7 +146,8 @@ def markdown(section: dict[str, Any]) -> str:
         "rotating (A B C, B C A). req/s counts good (2xx) answers; latencies are of completed requests; "
         "errors (summed over rounds) are connect/read/write errors, timeouts and non-2xx answers; "
         "sessions = peak PostgreSQL sessions of the server; RSS = peak resident memory of all its "
-        "processes. The load generator, PostgreSQL and the server share the machine's cores.\n",
+        "processes; CPU = server CPU (user+sys, all its processes) per answered request. The load "
+        "generator, PostgreSQL and the server share the machine's cores.\n",
         "| server | command | CONN_MAX_AGE |",
         "|---|---|---|",
     ]
@@ -160,18 +164,20 @@ def markdown(section: dict[str, Any]) -> str:
         if not view_rows:
             continue
         lines.append(f"### {title}\n")
-        lines.append("| concurrency | server | req/s | p50 ms | p99 ms | errors | sessions | RSS MiB |")
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append(
+            "| concurrency | server | req/s | p50 ms | p99 ms | errors | sessions | RSS MiB | CPU µs/req |"
+        )
+        lines.append("|---|---|---|---|---|---|---|---|---|")
         order = {name: index for index, name in enumerate(config["servers"])}
         for row in sorted(view_rows, key=lambda r: (r["concurrency"], order.get(r["server"], 99))):
             label = config["server_details"][row["server"]]["label"]
             if "rate" not in row:
-                lines.append(f"| {row['concurrency']} | {label} | failed | | | | | |")
+                lines.append(f"| {row['concurrency']} | {label} | failed | | | | | | |")
                 continue
             lines.append(
                 f"| {row['concurrency']} | {label} | {row['rate']:,.0f} | {_ms(row['p50_ms'])} | "
                 f"{_ms(row['p99_ms'])} | {row['errors']:,} | {row['peak_sessions']} | "
-                f"{row['peak_rss_mib']:,.0f} |"
+                f"{row['peak_rss_mib']:,.0f} | {row['cpu_us_per_request']:,.0f} |"
             )
         lines.append("")
     lines.append("### Targets (issue 8, web)\n")

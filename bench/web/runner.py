@@ -105,6 +105,8 @@ def measure(
         "peak_sessions": peaks.sessions,
         "rss_start_mib": peaks.rss_start / 2**20,
         "peak_rss_mib": peaks.rss / 2**20,
+        "server_cpu_s": peaks.cpu,
+        "cpu_us_per_request": peaks.cpu / load.requests * 1e6 if load.requests else None,
         "server_survived": alive,
     }
     log.unlink(missing_ok=True)
@@ -148,5 +150,6 @@ def run(
                         f" {row['rate']:8.0f} req/s  p50 {row['p50_ms']:8.1f} ms  p99 {row['p99_ms']:8.1f} ms"
                         f"  errors {row['errors']:6}  sessions {row['peak_sessions']:3}"
                         f"  RSS {row['peak_rss_mib']:6.0f} MiB"
+                        f"  CPU {row['cpu_us_per_request'] or 0:6.0f} us/req"
                     )
     return rows

@@ -1,4 +1,4 @@
-"""Peaks during a load run: PostgreSQL sessions of the benchmark's role, and the server's resident memory.
+"""During a load run: peak PostgreSQL sessions of the benchmark's role, peak server memory, server CPU.
 
 A thread samples every :data:`INTERVAL` seconds, on its own superuser session (opened before the load,
 so it does not compete for the server's ``max_connections``; superusers also have reserved slots).
@@ -10,7 +10,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from bench.web.processes import rss_bytes, tree
+from bench.web.processes import cpu_seconds, rss_bytes, tree
 
 INTERVAL = 0.1
 COUNT_SESSIONS = "SELECT count(*) FROM pg_stat_activity WHERE usename = %s AND pid <> pg_backend_pid()"
@@ -23,7 +23,8 @@ def count_sessions(admin: Any, role: str) -> int:
 
 
 class PeakSampler:
-    """``with PeakSampler(admin, role, pid) as peaks: <load>``, then ``peaks.sessions``, ``peaks.rss``."""
+    """``with PeakSampler(admin, role, pid) as peaks: <load>``, then ``peaks.sessions``, ``peaks.rss`` (bytes)
+    and ``peaks.cpu`` (CPU seconds the server's processes used meanwhile)."""
 
     def __init__(self, admin: Any, role: str, server_pid: int) -> None:
         self.admin = admin
@@ -32,6 +33,7 @@ class PeakSampler:
         self.sessions = 0
         self.rss = 0
         self.rss_start = 0
+        self.cpu = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bench-web-sampler", daemon=True)
 
@@ -45,6 +47,7 @@ class PeakSampler:
 
     def __enter__(self) -> PeakSampler:
         self.rss_start = rss_bytes(tree(self.server_pid))
+        self.cpu = -cpu_seconds(tree(self.server_pid))
         self.sample()
         self._thread.start()
         return self
@@ -54,4 +57,5 @@ class PeakSampler:
     ) -> None:
         self._stop.set()
         self._thread.join()
+        self.cpu += cpu_seconds(tree(self.server_pid))
         self.sample()
