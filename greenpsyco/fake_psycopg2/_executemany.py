@@ -25,6 +25,7 @@ from greenpsyco.wire import ops
 from greenpsyco.wire.errors import WireError
 
 _PIPELINED_VERBS = frozenset((b"insert", b"update", b"delete", b"merge"))
+PACK = 16  # statements per Query message
 _END: Any = object()
 
 
@@ -68,7 +69,7 @@ def _statement(cur: Any, conn: Any, template: bytes, params: Any) -> bytes:
     cur.query = None
     if params is None:
         return template
-    return interpolate(template, params, conn, cursor=cur)
+    return interpolate(template, params, conn, cursor=cur, method="executemany")
 
 
 def _add(total: int, rowcount: int) -> int:
@@ -114,7 +115,8 @@ def _pipelined(cur: Any, conn: Any, template: bytes, first: bytes, items: Iterat
     conn._current_query = first
     wire = conn._check_open()
     try:
-        outcome = wire.run(ops.pipeline(wire.state, statements(), done))
+        pack = PACK if conn.server_version >= 130000 else 1  # statement_timeout per statement from 13
+        outcome = wire.run(ops.pipeline(wire.state, statements(), done, pack))
     except WireError as error:
         raise conn._error(error, None, cur) from None
     except BaseException:

@@ -227,6 +227,7 @@ def read_results(
 
 PIPELINE_BATCH_BYTES: Final = 64 * 1024
 PIPELINE_BATCH_STATEMENTS: Final = 256
+PACK_SEPARATOR: Final = b"\n;"  # the newline ends a trailing line comment before the semicolon
 
 
 @dataclass(slots=True)
@@ -245,8 +246,9 @@ def pipeline(
     state: ClientState,
     statements: Iterable[bytes | None],
     on_done: Callable[[int], object] | None = None,
+    pack: int = 1,
 ) -> Generator[Request, bytes | str | None, PipelineOutcome]:
-    """Many simple queries, each its own Query message, sent in batches ahead of reading their results.
+    """Many simple queries sent in batches ahead of reading their results.
 
     Up to two batches are in flight: the server works on one while the next one travels. At the first
     statement that fails, nothing more is taken from ``statements`` or sent; the results of what was
@@ -255,18 +257,26 @@ def pipeline(
     only once everything before it has completed (and nothing has failed). Results are kept as command
     tags only; rows are dropped. ``on_done(i)`` is called as statement ``i`` completes. A statement that
     runs COPY must be sent alone (between barriers): only a batch of one is read the general way.
+
+    ``pack`` statements share one Query message (separated by ``\n;``), which costs the server much
+    less than a message each. Each still gets its own CommandComplete, and PostgreSQL 13+ applies
+    ``statement_timeout`` to each; but the server parses the whole message before running any of it,
+    so a syntax error keeps the earlier statements of its message from running (in a transaction block
+    they would be rolled back with it anyway). An error's position is made relative to its statement.
     """
     outcome = PipelineOutcome()
     source = iter(statements)
-    in_flight: deque[int] = deque()  # statements per batch sent and not yet read
+    in_flight: deque[list[list[bytes]]] = deque()  # batches sent: their messages' statements
     exhausted = barrier = False
     done = 0
     query = m.query
     while True:
         while not (exhausted or barrier or outcome.failure is not None) and len(in_flight) < 2:
-            batch: list[bytes] = []
-            size = 0
-            while len(batch) < PIPELINE_BATCH_STATEMENTS and size < PIPELINE_BATCH_BYTES:
+            messages: list[list[bytes]] = []
+            wire: list[bytes] = []
+            group: list[bytes] = []
+            count = size = 0
+            while count < PIPELINE_BATCH_STATEMENTS and size < PIPELINE_BATCH_BYTES:
                 try:
                     sql = next(source)
                 except StopIteration:
@@ -277,27 +287,45 @@ def pipeline(
                     exhausted = True
                     break
                 if sql is None:
-                    if batch or in_flight:
+                    if count or in_flight:
                         barrier = True
                         break
                     continue
-                try:
-                    message = query(sql)
-                except Exception as exc:  # a NUL byte: nothing of it is sent
-                    outcome.source_error = exc
-                    exhausted = True
-                    break
-                batch.append(message)
-                size += len(message)
-            if not batch:
+                alone = b"\x00" in sql or len(sql) > PIPELINE_BATCH_BYTES
+                if alone and group:  # a statement m.query may refuse gets a message of its own
+                    messages.append(group)
+                    wire.append(query(PACK_SEPARATOR.join(group)))
+                    group = []
+                if alone:
+                    try:
+                        wire.append(query(sql))
+                    except Exception as exc:  # nothing of it is sent; the statements before it run
+                        outcome.source_error = exc
+                        exhausted = True
+                        break
+                    messages.append([sql])
+                    count += 1
+                    size += len(sql)
+                    continue
+                group.append(sql)
+                count += 1
+                size += len(sql) + 2
+                if len(group) >= pack:
+                    messages.append(group)
+                    wire.append(query(PACK_SEPARATOR.join(group)))
+                    group = []
+            if group:
+                messages.append(group)
+                wire.append(query(PACK_SEPARATOR.join(group)))
+            if not messages:
                 break
-            yield b"".join(batch)
-            in_flight.append(len(batch))
+            yield b"".join(wire)
+            in_flight.append(messages)
         if not in_flight:
             return outcome
-        count = in_flight.popleft()
-        if count > 1:
-            done = yield from _read_tags(state, count, done, outcome, on_done)
+        messages = in_flight.popleft()
+        if len(messages) > 1 or len(messages[0]) > 1:
+            done = yield from _read_tags(state, messages, done, outcome, on_done)
         else:
             results, failure = yield from read_results(state)
             if outcome.failure is None:
@@ -319,55 +347,77 @@ _ERROR: Final = ord("E")
 
 def _read_tags(
     state: ClientState,
-    count: int,
+    messages: list[list[bytes]],
     done: int,
     outcome: PipelineOutcome,
     on_done: Callable[[int], object] | None,
 ) -> Generator[Request, bytes | str | None, int]:
-    """The results of ``count`` pipelined Query messages, kept as their last command tag or their
-    first error (what :func:`read_results` would give, without its per-result objects and rows)."""
+    """The results of pipelined Query messages, kept as each statement's command tag or the first
+    error (what :func:`read_results` would give, without its per-result objects and rows)."""
     next_frame = state.framer.next_frame
-    tag: str | None = None
-    error: ServerError | None = None
-    while count:
-        frame = next_frame()
-        if frame is None:
-            data = yield READ
-            if not data:
-                raise connection_lost(error)
-            assert isinstance(data, bytes)
-            state.receive(data)
-            continue
-        code, body = frame
-        if code == _COMMAND_COMPLETE:
-            tag = m.decode_command_tag(body, state.encoding)
-        elif code == _READY_FOR_QUERY:
-            state.transaction_status = m.decode_ready_status(body)
-            if outcome.failure is None:
-                if error is not None:
-                    outcome.failure = error
-                    outcome.failed_at = done
-                else:
+    for statements in messages:
+        executed = 0
+        fields: dict[str, str] | None = None
+        while True:
+            frame = next_frame()
+            if frame is None:
+                data = yield READ
+                if not data:
+                    raise connection_lost(None if fields is None else server_error(fields))
+                assert isinstance(data, bytes)
+                state.receive(data)
+                continue
+            code, body = frame
+            if code == _COMMAND_COMPLETE:
+                tag = m.decode_command_tag(body, state.encoding)
+                if outcome.failure is None and fields is None:
                     outcome.tags.append(tag)
                     if on_done is not None:
-                        on_done(done)
-            done += 1
-            count -= 1
-            tag = error = None
-        elif code in (_DATA_ROW, _ROW_DESCRIPTION):
-            continue  # rows are dropped
-        elif code == _EMPTY_QUERY:
-            tag = None
-        elif code in ASYNC_CODES:
-            state.absorb_frame(code, body)
-        elif code == _ERROR:
-            message = m.decode(code, body, state.encoding)
-            assert isinstance(message, m.ErrorResponse)
-            if error is None:
-                error = server_error(message.fields)
-        else:
-            raise ProtocolViolation(f"unexpected message {bytes([code])!r} in a pipelined query")
+                        on_done(done + executed)
+                executed += 1
+            elif code == _READY_FOR_QUERY:
+                state.transaction_status = m.decode_ready_status(body)
+                break
+            elif code in (_DATA_ROW, _ROW_DESCRIPTION, _EMPTY_QUERY):
+                continue  # rows are dropped (and no statement of ours is empty)
+            elif code in ASYNC_CODES:
+                state.absorb_frame(code, body)
+            elif code == _ERROR:
+                message = m.decode(code, body, state.encoding)
+                assert isinstance(message, m.ErrorResponse)
+                if fields is None:
+                    fields = dict(message.fields)
+            else:
+                raise ProtocolViolation(f"unexpected message {bytes([code])!r} in a pipelined query")
+        if fields is not None and outcome.failure is None:
+            index = _failed_statement(statements, executed, fields, state.encoding)
+            outcome.failure = server_error(fields)
+            outcome.failed_at = done + index
+        done += len(statements)
     return done
+
+
+def _failed_statement(statements: list[bytes], executed: int, fields: dict[str, str], codec: str) -> int:
+    """Which statement of a packed message failed, with the error's position made relative to it.
+
+    A runtime error follows the statements that completed; a syntax error (the message is parsed
+    before anything runs) is located by its position."""
+    if len(statements) == 1:
+        return 0
+    starts = []
+    offset = 0
+    for sql in statements:
+        starts.append(offset)
+        offset += len(sql.decode(codec, "replace")) + len(PACK_SEPARATOR)
+    index = executed
+    position = fields.get("P", "")
+    if position.isdigit():
+        where = int(position) - 1
+        if executed == 0:
+            index = max(0, sum(1 for start in starts if start <= where) - 1)
+        index = min(index, len(statements) - 1)
+        fields["P"] = str(int(position) - starts[index])
+    return min(index, len(statements) - 1)
 
 
 def _copy_in(source: CopySource | None) -> Generator[Request, bytes | str | None, BaseException | None]:

@@ -284,3 +284,37 @@ def test_edge_cases(dsn: str) -> None:
         return seen
 
     compare(scenario, dsn)
+
+
+@pytest.mark.parametrize("bad_at", [0, 1, 15, 16, 17, 300])
+def test_errors_with_a_position_mid_batch(dsn: str, bad_at: int) -> None:
+    """Runtime and syntax errors carry a position: psycopg2's LINE and caret point into the statement."""
+
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        conn = pg.connect(dsn)
+        cur = conn.cursor()
+        cur.execute(TABLE)
+        cast_insert = "INSERT INTO em (a, b) VALUES (%s::int, %s)"
+        values: list[Any] = [(str(i), f"é {i}") for i in range(400)]
+        values[bad_at] = ("not a number", "x")
+        seen = [failure(lambda: cur.executemany(cast_insert, values))]
+        seen += state(pg, conn, cur)
+        conn.rollback()
+        cur.execute(TABLE)
+        values = [(i, f"ü {i}") for i in range(400)]
+        values[bad_at] = (pg.extensions.AsIs("1) garbage ("), "y")
+        seen += [failure(lambda: cur.executemany(INSERT, values))]
+        seen += state(pg, conn, cur)
+        conn.rollback()
+        cur.execute(TABLE)
+        values = [(i, "-- a comment\n") for i in range(40)]
+        # a statement that ends inside a line comment: packed statements must not be swallowed by it
+        values[bad_at % 40] = (pg.extensions.AsIs("1000, 'x') -- the line's end\n --"), "z")
+        seen += [failure(lambda: cur.executemany(INSERT, values))]
+        seen += state(pg, conn, cur)
+        cur.execute("SELECT count(*) FROM em")
+        seen += [cur.fetchone()]
+        conn.close()
+        return seen
+
+    compare(scenario, dsn)
