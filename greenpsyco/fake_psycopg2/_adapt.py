@@ -1200,7 +1200,7 @@ def _unsupported(char: int, position: int) -> Exception:
     return ValueError(f"unsupported format character '{chr(char)}' (0x{char:x}) at index {position}")
 
 
-def _bytes_format(query: bytes, args: Any) -> bytes:
+def _bytes_format(query: bytes, args: Any, method: str = "mogrify") -> bytes:
     """psycopg2's ``Bytes_Format``: ``%s``, ``%(name)s`` and ``%%`` over already-quoted bytes."""
     mapping = isinstance(args, dict)
     current = args
@@ -1245,7 +1245,11 @@ def _bytes_format(query: bytes, args: Any) -> bytes:
         argidx += 1
         value = current if arglen < 0 else current[argidx - 1]
         if value is _MISSING:
-            raise SystemError("error return without exception set")
+            # psycopg2's C code returns NULL without an exception; CPython names the cursor method.
+            raise SystemError(
+                f"<method '{method}' of 'psycopg2.extensions.cursor' objects> returned NULL without "
+                "setting an exception"
+            )
         if type(value) is not bytes:
             raise ValueError(f"only bytes values expected, got {_tp_name(type(value))}")
         out += value
@@ -1256,7 +1260,9 @@ def _bytes_format(query: bytes, args: Any) -> bytes:
     return bytes(out)
 
 
-def interpolate(query: bytes | str, params: Any, conn: Any, *, cursor: Any = None) -> bytes:
+def interpolate(
+    query: bytes | str, params: Any, conn: Any, *, cursor: Any = None, method: str = "mogrify"
+) -> bytes:
     """Merge ``params`` into ``query`` as psycopg2's ``mogrify``/``execute`` do (``_mogrify`` + format).
 
     ``query`` is bytes (a ``str`` is encoded with the connection's codec first). ``params`` is a sequence
@@ -1279,7 +1285,7 @@ def interpolate(query: bytes | str, params: Any, conn: Any, *, cursor: Any = Non
         if quoted is None:
             return query
         try:
-            return _bytes_format(query, quoted)
+            return _bytes_format(query, quoted, method)
         except TypeError as exc:
             if str(exc) == "not enough arguments for format string":
                 raise ProgrammingError(str(exc)) from None

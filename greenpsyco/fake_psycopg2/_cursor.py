@@ -169,7 +169,7 @@ class cursor:
             self._rows = None
             self.query = None
             if vars is not None:
-                sql = interpolate(sql, vars, conn, cursor=self)
+                sql = interpolate(sql, vars, conn, cursor=self, method="execute")
             self._execute(sql)
 
     def _execute(
