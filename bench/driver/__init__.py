@@ -26,7 +26,7 @@ COOPERATIVE_NOTE = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rounds", type=int, help="alternating rounds (default 5; quick: 1)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds (default 9; quick: 1)")
     parser.add_argument("--copy-rounds", type=int, help="rounds that include COPY (default 3; quick: 1)")
     parser.add_argument("--measure", action="append", choices=w.MEASURE_KEYS, help="only these measures")
     parser.add_argument(
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     quick = bool(getattr(args, "quick", False))
     sizes = w.Sizes.quick() if quick else w.Sizes()
-    rounds = args.rounds or (1 if quick else 5)
+    rounds = args.rounds or (1 if quick else 9)
     copy_rounds = min(rounds, args.copy_rounds or (1 if quick else 3))
     wanted = set(args.client or [k.name for k in c.CLIENTS]) | {c.BASELINE}
     kinds = [k for k in c.CLIENTS if k.name in wanted and k.available()]

@@ -39,8 +39,8 @@ MEASURE_KEYS = tuple(measure.key for measure in MEASURES)
 class Sizes:
     """How many operations one sample of each measure does."""
 
-    select1: int = 4000
-    params: int = 4000
+    select1: int = 2000
+    params: int = 2000
     fetch: int = 100_000
     executemany: int = 10_000
     connect: int = 100
