@@ -7,106 +7,19 @@ The test project runs in child processes (tests/djangoproject/harness.py), the d
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from greenpsyco.testing import TestServer, ThrowawayCluster
+from tests.djangoproject.runner import Run, database, run_projects
 
-ROOT = Path(__file__).resolve().parent.parent
 LOST = (
     "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n"
     "\tbefore or while processing the request.\n"
 )
 FAILED = [500, "OperationalError", LOST]
-
-
-def database(server: TestServer, **extra: Any) -> dict[str, Any]:
-    """Django's DATABASES["default"] (ENGINE aside) for the test project."""
-    return {
-        "NAME": "postgres",
-        "USER": "postgres",
-        "HOST": server.host,
-        "PORT": server.port,
-        "OPTIONS": {"sslmode": "disable"},
-        **extra,
-    }
-
-
-@dataclass
-class Run:
-    """One child process running one scenario of the test project with one driver."""
-
-    driver: str
-    scenario: str
-    db: dict[str, Any]
-    args: tuple[str, ...] = ()
-    pool_size: int = 0
-    env: dict[str, str] = field(default_factory=dict)
-
-
-def run_projects(runs: list[Run], on_pause: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """Run the children side by side; when all have paused, ``on_pause(tag)`` runs once in this thread
-    (the cluster's postmaster gets Linux's parent-death signal when the thread that started it ends, so
-    a restart must not happen in a short-lived worker thread), then all go on."""
-    paused = threading.Semaphore(0)
-    resume = threading.Event()
-    tags: list[str] = []
-
-    def answer(tag: str) -> None:
-        tags.append(tag)
-        paused.release()
-        assert resume.wait(120)
-
-    with ThreadPoolExecutor(len(runs)) as pool:
-        futures = [pool.submit(_run_project, run, answer) for run in runs]
-        if on_pause is not None:
-            for _ in runs:
-                assert paused.acquire(timeout=120), [f.exception() for f in futures if f.done()]
-            on_pause(tags[0])
-        resume.set()
-        return [future.result() for future in futures]
-
-
-def _run_project(run: Run, on_pause: Callable[[str], None]) -> dict[str, Any]:
-    env = dict(os.environ, GP_DJANGO_DATABASE=json.dumps(run.db), GP_POOL_SIZE=str(run.pool_size), **run.env)
-    code = "from tests.djangoproject.harness import main; main()"
-    process = subprocess.Popen(
-        [sys.executable, "-c", code, run.driver, run.scenario, *run.args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=env,
-    )
-    assert process.stdout is not None
-    assert process.stdin is not None
-    last = ""
-    try:
-        for line in process.stdout:
-            if line.startswith("PAUSE "):
-                on_pause(line.split()[1])
-                process.stdin.write("go\n")
-                process.stdin.flush()
-            elif line.strip():
-                last = line
-        process.wait(120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.stderr is not None
-    assert process.returncode == 0, f"{run.driver}: {process.stderr.read()[-4000:]}"
-    return json.loads(last)  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +96,7 @@ def test_server_restarted_between_requests(restartable: ThrowawayCluster, health
             Run("cooperative", "restart", db, pool_size=2),
         ],
         on_pause=restart,
+        pauses=1,
     )
     if health_checks:
         expected = {"before": [200, "first"], "after restart": [200, "new"], "next": [200, "same"]}

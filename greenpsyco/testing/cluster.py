@@ -257,6 +257,13 @@ class ThrowawayCluster:
         self._server = None
         atexit.unregister(self.stop)
 
+    def halt(self) -> None:
+        """Stop the server (fast shutdown) and leave it stopped; the directory stays until :meth:`stop`.
+        A primary going away, for failover tests."""
+        process, self._process = self._process, None
+        if process is not None:
+            _shutdown(process)
+
     def restart(self) -> None:
         """Stop the server (fast shutdown: sessions are terminated) and start it again on the same port and
         data directory, as an operator's restart would. Call it from a thread that outlives the server:
@@ -464,7 +471,9 @@ class ThrowawayCluster:
             lines.append(f"hostssl all {cert_role} 127.0.0.1/32 cert")
         (data / "pg_hba.conf").write_text("\n".join(lines) + "\n")
 
-    def _launch(self, data: Path, port: int) -> None:
+    def _launch(self, data: Path, port: int, ready: tuple[str, ...] = ("ready",)) -> None:
+        """Start the postmaster and wait until its pid file shows one of ``ready`` (a hot standby says
+        ``standby``)."""
         with self.log_file.open("ab") as log:
             self._process = subprocess.Popen(
                 [self.binaries.program("postgres"), "-D", str(data)],
@@ -486,7 +495,7 @@ class ThrowawayCluster:
                 raise ClusterError(f"postgres exited at start:\n{self._log_tail()}")
             with contextlib.suppress(OSError):
                 lines = pid_file.read_text().splitlines()
-                if len(lines) >= 8 and lines[7].strip() == "ready":
+                if len(lines) >= 8 and lines[7].strip() in ready:
                     return
             time.sleep(0.02)
         raise ClusterError(f"postgres was not ready within {START_TIMEOUT} s:\n{self._log_tail()}")

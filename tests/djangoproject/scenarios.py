@@ -124,3 +124,24 @@ def restart(site: Site) -> dict[str, Any]:
     steps["after restart"] = backends.label(site.request("/pid"))
     steps["next"] = backends.label(site.request("/pid"))
     return steps
+
+
+def orm(site: Site) -> dict[str, Any]:
+    """Migrate, then the ORM tour and a few requests (the database is this run's own)."""
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    created = [site.request("/items", "POST", f"name=item{n}&price={n}.25")[0] for n in range(3)]
+    return {"created": created, "list": site.request("/items"), "orm": site.request("/orm")}
+
+
+def failover(site: Site) -> dict[str, Any]:
+    """Writes through a multi-host DSN (target_session_attrs=read-write) while the parent stops the
+    primary, then promotes the standby."""
+    steps: dict[str, Any] = {"before": site.request("/write")}
+    pause("primary-down")
+    steps["primary down"] = site.request("/write")
+    pause("promoted")
+    steps["promoted"] = site.request("/write")
+    steps["again"] = site.request("/write")
+    return steps

@@ -9,4 +9,6 @@ urlpatterns = [
     path("pid", views.pid),
     path("sleep", views.sleep),
     path("items", views.items),
+    path("orm", views.orm),
+    path("write", views.write),
 ]
