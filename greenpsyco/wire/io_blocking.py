@@ -45,17 +45,18 @@ def auth_requirements(values: dict[str, str] | Any) -> AuthRequirements:
     return AuthRequirements(methods, negated, text, values.get("channel_binding", "prefer") or "prefer")
 
 
-def _apply_keepalives(sock: socket.socket, options: dict[str, str]) -> None:
-    if options.get("keepalives", "1") == "0":
-        return
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    for key, option in (
-        ("keepalives_idle", getattr(socket, "TCP_KEEPIDLE", None)),
-        ("keepalives_interval", getattr(socket, "TCP_KEEPINTVL", None)),
-        ("keepalives_count", getattr(socket, "TCP_KEEPCNT", None)),
-    ):
-        if options.get(key) and option is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, option, int(options[key]))
+def apply_keepalives(sock: socket.socket, options: dict[str, str]) -> None:
+    """libpq's TCP options on a connected socket: keepalives (on unless ``keepalives=0``) with their idle
+    time, interval and count, and ``tcp_user_timeout`` (ms) -- what bounds a peer that died silently."""
+    if options.get("keepalives", "1") != "0":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for key, option in (
+            ("keepalives_idle", getattr(socket, "TCP_KEEPIDLE", None)),
+            ("keepalives_interval", getattr(socket, "TCP_KEEPINTVL", None)),
+            ("keepalives_count", getattr(socket, "TCP_KEEPCNT", None)),
+        ):
+            if options.get(key) and option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, int(options[key]))
     user_timeout = getattr(socket, "TCP_USER_TIMEOUT", None)
     if options.get("tcp_user_timeout") and user_timeout is not None:
         sock.setsockopt(socket.IPPROTO_TCP, user_timeout, int(options["tcp_user_timeout"]))
@@ -138,7 +139,7 @@ def open_socket(
             last_error = exc
             continue
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        _apply_keepalives(sock, options)
+        apply_keepalives(sock, options)
         return sock, str(address[0])
     raise last_error
 

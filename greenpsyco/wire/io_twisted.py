@@ -33,7 +33,7 @@ from greenpsyco.wire.errors import (
     TLSHandshakeFailure,
     WireError,
 )
-from greenpsyco.wire.io_blocking import auth_requirements
+from greenpsyco.wire.io_blocking import apply_keepalives, auth_requirements
 from greenpsyco.wire.messages import cancel_request, terminate
 from greenpsyco.wire.protocol import ClientState
 
@@ -368,7 +368,9 @@ class _Pump:
                 setattr(tcp, "doRead", types.MethodType(twisted_tcp.Connection.doRead, tcp))  # noqa: B010
             if attempt.unix_socket is None and hasattr(tcp, "setTcpNoDelay"):
                 tcp.setTcpNoDelay(True)
-                if request.keepalives.get("keepalives", "1") != "0":
+                if isinstance(handle, socket.socket):
+                    apply_keepalives(handle, request.keepalives)  # as the blocking driver does
+                elif request.keepalives.get("keepalives", "1") != "0":
                     tcp.setTcpKeepAlive(True)
             self.advance(host if attempt.unix_socket is None else attempt.unix_socket)
 

@@ -4,6 +4,7 @@ and on the Twisted driver (which share the operation generators)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -310,6 +311,31 @@ def test_server_stopped_mid_query_is_connection_lost(driver: str) -> None:
         assert "server closed the connection unexpectedly" in str(info.value)
     finally:
         cluster.stop()
+
+
+@pytest.mark.parametrize("keepalives", ["1", "0"])
+def test_libpqs_tcp_options_bound_a_silently_dead_peer(
+    driver: str, pg_server: TestServer, keepalives: str
+) -> None:
+    """keepalives_idle/_interval/_count and tcp_user_timeout reach the socket in both drivers (the Twisted
+    driver once set only SO_KEEPALIVE): they are what ends a session whose peer died without a word."""
+    if pg_server.external:
+        pytest.skip("needs a TCP address")
+    options = {
+        "keepalives_idle": 7,
+        "keepalives_interval": 3,
+        "keepalives_count": 4,
+        "tcp_user_timeout": 4500,
+    }
+    with connect(driver, pg_server.dsn(sslmode="disable", keepalives=keepalives, **options)) as conn:
+        fd = conn._conn.fileno()
+        with socket.socket(fileno=os.dup(fd)) as sock:
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == int(keepalives)
+            if keepalives == "1":
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 7
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 3
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 4
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 4500
 
 
 @pytest.fixture
