@@ -82,6 +82,27 @@ class Framer:
             pos = end
         self._pos = pos
 
+    def take_copy_data(self, sink: Callable[[bytes], object]) -> None:
+        """Hand the complete CopyData messages at the head of the buffer to ``sink``, one call each.
+
+        Each message is consumed before ``sink`` sees it, so an exception from ``sink`` leaves the
+        stream at the next message. It stops where :meth:`next_frame` must take over.
+        """
+        buffer = self._buffer
+        size = len(buffer)
+        longest = self.max_body + 4
+        unpack = _LENGTH
+        while True:
+            pos = self._pos
+            if size - pos < 5 or buffer[pos] != 0x64:  # d
+                return
+            (length,) = unpack(buffer, pos + 1)
+            end = pos + 1 + length
+            if end > size or length < 4 or length > longest:
+                return
+            self._pos = end
+            sink(buffer[pos + 5 : end])
+
     def next_frame(self) -> tuple[int, bytes] | None:
         """The next complete message as ``(type byte, body)``, or None until more bytes arrive."""
         buffer, pos = self._buffer, self._pos

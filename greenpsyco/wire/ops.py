@@ -441,7 +441,13 @@ def _copy_out(
 ) -> Generator[Request, bytes | str | None, BaseException | None]:
     """Hand each CopyData to ``sink`` as it arrives (bounded memory), up to CopyDone."""
     failure: BaseException | None = None
+    take_copy_data = state.framer.take_copy_data
     while True:
+        if sink is not None and failure is None:
+            try:
+                take_copy_data(sink)  # the usual CopyData messages, straight from the buffer
+            except Exception as exc:
+                failure = exc  # keep draining: the server finishes the COPY regardless
         message = yield from _next_message(state)
         if isinstance(message, m.CopyData):
             if sink is not None and failure is None:
