@@ -58,3 +58,16 @@ def test_the_repository_file_lists_test_ids() -> None:
     assert KNOWN_DIFFERENCES.exists()
     for mode in ("blocking", "green"):
         assert all(test.count(".") >= 3 for test in known_differences(mode))
+
+
+def test_a_regression_counts_as_flaky_only_if_it_passed_when_re_run() -> None:
+    from tests.django_suite.__main__ import _passed_on_rerun, _rerun_label
+
+    rerun = {"a.T.test_x": "ok", "a.T.test_y": "fail", "b.C.test_1": "ok", "b.C.test_2": "skipped"}
+    assert _passed_on_rerun("a.T.test_x", rerun)
+    assert not _passed_on_rerun("a.T.test_y", rerun)
+    assert not _passed_on_rerun("a.T.test_not_rerun", rerun)
+    assert _passed_on_rerun("b.C.setUpClass", rerun)
+    assert not _passed_on_rerun("c.D.setUpClass", rerun)
+    assert _rerun_label("b.C.setUpClass") == "b.C"
+    assert _rerun_label("a.T.test_x") == "a.T.test_x"
