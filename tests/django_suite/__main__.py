@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from greenpsyco.testing import TestServer, ThrowawayCluster, external_server_from_env
+from greenpsyco.testing.cluster import DJANGO_EXTENSIONS
 from tests.django_suite.compare import compare, known_differences
 from tests.django_suite.drivers import DRIVERS, MODES
 from tests.django_suite.labels import CI_LABELS
@@ -52,6 +53,13 @@ def test_server() -> Iterator[TestServer]:
         yield external
         return
     with ThrowawayCluster(ssl=False) as server:
+        missing = sorted(set(DJANGO_EXTENSIONS) - set(server.extensions))
+        print(
+            f"== throw-away PostgreSQL cluster on {server.host}:{server.port}, extensions in template1: "
+            f"{', '.join(server.extensions) or 'none'}"
+            + (f" (missing: {', '.join(missing)}; postgres_tests needing them fail)" if missing else ""),
+            flush=True,
+        )
         yield server
 
 
