@@ -38,6 +38,8 @@ def summarise(collected: Collected) -> list[dict[str, Any]]:
                 "unit": units[measure],
                 "rate": median_rate(samples),
                 "cpu_us": median_cpu_us(samples),
+                "rate_best": max(sample.rate for sample in samples),
+                "cpu_us_best": min(sample.cpu_us for sample in samples),
                 "samples": [[s.ops, round(s.wall, 6), round(s.cpu, 6)] for s in samples],
             }
         )
@@ -46,6 +48,10 @@ def summarise(collected: Collected) -> list[dict[str, Any]]:
         base = index.get((row["measure"], row["transport"], BASELINE))
         row["rate_ratio"] = row["rate"] / base["rate"] if base else None
         row["cpu_ratio"] = row["cpu_us"] / base["cpu_us"] if base and base["cpu_us"] else None
+        # The best sample of each (highest rate, least CPU): what the machine's quiet moments show.
+        row["rate_best_ratio"] = row["rate_best"] / base["rate_best"] if base else None
+        least = base["cpu_us_best"] if base else 0
+        row["cpu_best_ratio"] = row["cpu_us_best"] / least if least else None
     return rows
 
 
@@ -59,6 +65,7 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if row is None or row[f"{kind}_ratio"] is None:
                 continue
             value = row[f"{kind}_ratio"]
+            best = row[f"{kind}_best_ratio"]
             holds = value <= limit if op == "<=" else value >= limit
             what = "client CPU per op" if kind == "cpu" else "rate"
             checks.append(
@@ -66,6 +73,7 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "transport": transport,
                     "target": f"{measure} {what} vs psycopg2 {op} {limit}x",
                     "value": value,
+                    "best": best,
                     "holds": holds,
                 }
             )
@@ -80,6 +88,7 @@ def targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "transport": transport,
                     "target": f"{measure} cooperative rate vs blocking >= {COOPERATIVE_LIMIT}x",
                     "value": value,
+                    "best": coop["rate_best"] / blocking["rate_best"],
                     "holds": value >= COOPERATIVE_LIMIT,
                 }
             )
@@ -135,10 +144,17 @@ def markdown(section: dict[str, Any]) -> str:
                 lines.append(f"| {measure.title} (per {measure.unit}) | " + " | ".join(cells) + " |")
         lines.append("")
     lines.append("### Targets (greenpsyco against psycopg2; cooperative against blocking)\n")
-    lines.append("| transport | target | measured | holds |")
-    lines.append("|---|---|---|---|")
+    lines.append(
+        'Measured on the medians; "best samples" compares each client\'s best sample (highest rate, '
+        "least CPU), what the shared machine's quiet moments show.\n"
+    )
+    lines.append("| transport | target | measured (medians) | holds | best samples |")
+    lines.append("|---|---|---|---|---|")
     for check in section["targets"]:
         mark = "yes" if check["holds"] else "**no**"
-        lines.append(f"| {check['transport']} | {check['target']} | {check['value']:.2f}x | {mark} |")
+        best = f"{check['best']:.2f}x" if check.get("best") is not None else "-"
+        lines.append(
+            f"| {check['transport']} | {check['target']} | {check['value']:.2f}x | {mark} | {best} |"
+        )
     lines.append("")
     return "\n".join(lines)
