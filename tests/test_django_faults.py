@@ -79,7 +79,9 @@ def restartable() -> Iterator[ThrowawayCluster]:
 
 @pytest.mark.parametrize("health_checks", [False, True], ids=["no-health-checks", "health-checks"])
 def test_server_restarted_between_requests(restartable: ThrowawayCluster, health_checks: bool) -> None:
-    """A request, a fast restart of the server (its sessions are terminated), two more requests; the
+    """A request, a fast restart of the server (its sessions are terminated), two more requests, with a
+    persistent connection (CONN_MAX_AGE=60: without health checks the first request after the restart
+    fails, as with psycopg2, and Django discards the connection) and without (CONN_MAX_AGE=0); the
     cooperative mode with and without greenpsyco's pool (whose checkout health check replaces the
     connection the restart broke)."""
     db = database(restartable.server, CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=health_checks)
@@ -88,15 +90,24 @@ def test_server_restarted_between_requests(restartable: ThrowawayCluster, health
         assert tag == "restart"
         restartable.restart()
 
-    theirs, blocking, cooperative, pooled = run_projects(
+    fresh = {**db, "CONN_MAX_AGE": 0}  # Django's default: a connection per request
+    theirs, blocking, cooperative, pooled, theirs_fresh, blocking_fresh = run_projects(
         [
             Run("psycopg2", "restart", db),
             Run("blocking", "restart", db),
             Run("cooperative", "restart", db),
             Run("cooperative", "restart", db, pool_size=2),
+            Run("psycopg2", "restart", fresh),
+            Run("blocking", "restart", fresh),
         ],
         on_pause=restart,
         pauses=1,
+    )
+    # without persistent connections, every request connects: the restart is not seen at all
+    assert (
+        theirs_fresh
+        == blocking_fresh
+        == {"before": [200, "first"], "after restart": [200, "new"], "next": [200, "new"]}
     )
     if health_checks:
         expected = {"before": [200, "first"], "after restart": [200, "new"], "next": [200, "same"]}
