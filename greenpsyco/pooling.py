@@ -326,13 +326,19 @@ class _Pool:
         return wire
 
     def _healthy(self, wire: Wire) -> bool:
-        """Not broken or closed, idle on the server, and nothing fatal arrived while it sat in the pool."""
+        """Not broken or closed, idle on the server, and nothing fatal arrived while it sat in the pool.
+
+        A blocking connection is polled for what the server sent meanwhile. A cooperative one is not:
+        the reactor reads an idle connection as data arrives (a session the server ended is marked
+        broken then), while a poll here would hold the checked-out slot for two reactor turns.
+        """
         if wire.broken or wire.closed or wire.state.transaction_status != IDLE:
             return False
-        try:
-            wire.poll(0.0)
-        except Exception:
-            return False
+        if not self.cooperative:
+            try:
+                wire.poll(0.0)
+            except Exception:
+                return False
         # Notices and notifications that arrived while it sat idle belong to nobody.
         wire.state.notices.clear()
         wire.state.notifications.clear()

@@ -256,6 +256,33 @@ def test_a_backend_terminated_while_idle_in_the_pool_is_not_handed_out(dsn: str)
     assert seen["closed"] == 1
 
 
+def test_a_cooperative_checkout_takes_no_reactor_turn(dsn: str) -> None:
+    # The reactor reads idle cooperative connections as data arrives, so the health check needs no turn
+    # of its own (each would hold the checked-out slot while the reactor serves everybody else).
+    seen = run_scenario(
+        dsn,
+        """
+        pooling.configure(size=1)
+
+        def main():
+            psycopg2.connect(DSN).close()
+            turns = []
+            real_sleep = hub.sleep
+            hub.sleep = lambda seconds: (turns.append(seconds), real_sleep(seconds))
+            try:
+                conn = psycopg2.connect(DSN)
+            finally:
+                hub.sleep = real_sleep
+            conn.close()
+            return {"turns": len(turns), "stats": pooling.stats()[0]}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["turns"] == 0
+    assert seen["stats"] == {"mode": "cooperative", "idle": 1, "in_use": 0, "opening": 0, "waiting": 0}
+
+
 def test_a_waiter_killed_in_the_queue_leaves_no_slot_taken(dsn: str) -> None:
     seen = run_scenario(
         dsn,
