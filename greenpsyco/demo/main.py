@@ -11,18 +11,14 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 
 def _binaries() -> Any:
-    from greenpsyco.testing.binaries import PostgresBinaries, find_binaries
+    from greenpsyco.testing.binaries import PostgresBinaries, find_binaries, pgserver_bindir
 
-    try:
-        import pgserver
-    except ImportError:
-        return find_binaries()
-    return PostgresBinaries(Path(pgserver.__file__).parent / "pginstall" / "bin", "pgserver")
+    bundled = pgserver_bindir()
+    return find_binaries() if bundled is None else PostgresBinaries(bundled, "pgserver")
 
 
 def _say(text: str) -> None:

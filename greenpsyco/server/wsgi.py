@@ -457,11 +457,9 @@ class _Response:
         """The application raised (or was killed): log it, answer 500/503 if nothing was sent yet."""
         method, path = self.environ["REQUEST_METHOD"], self.environ["PATH_INFO"]
         if killed:
-            if isinstance(exc, RequestTimeout | ServerDraining):
-                code, text = 503, b"Service Unavailable"
-            else:
+            if not isinstance(exc, RequestTimeout | ServerDraining):  # those two are logged where thrown
                 _logger.info("request %s %s was stopped (%s)", method, path, type(exc).__name__)
-                code, text = 503, b"Service Unavailable"
+            code, text = 503, b"Service Unavailable"
         else:
             _logger.error("error in the application serving %s %s", method, path, exc_info=exc)
             code, text = 500, b"Internal Server Error"

@@ -55,6 +55,15 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", path))
 
 
+def pgserver_bindir() -> Path | None:
+    """The bin directory of the PostgreSQL bundled in the ``pgserver`` package, or None if not installed."""
+    try:
+        import pgserver
+    except ImportError:
+        return None
+    return Path(pgserver.__file__).parent / "pginstall" / "bin"
+
+
 def _candidates() -> Iterator[tuple[Path, str]]:
     """Candidate bin directories, best first; lazily, so ``pgserver`` is imported only if needed."""
     explicit = os.environ.get("GREENPSYCO_PG_BINDIR")
@@ -67,11 +76,9 @@ def _candidates() -> Iterator[tuple[Path, str]]:
             yield Path(result.stdout.strip()), "pg_config"
     for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True):
         yield Path(bindir), "system"
-    try:
-        import pgserver  # optional: imported only when nothing else was found
-    except ImportError:
-        return
-    yield Path(pgserver.__file__).parent / "pginstall" / "bin", "pgserver"
+    bundled = pgserver_bindir()  # optional: imported only when nothing else was found
+    if bundled is not None:
+        yield bundled, "pgserver"
 
 
 def find_binaries() -> PostgresBinaries:

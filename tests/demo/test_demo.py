@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from greenpsyco.testing.binaries import pgserver_bindir
 from tests.server.httpclient import get
 
 pytestmark = pytest.mark.slow
@@ -33,8 +34,8 @@ def _postgres_processes_of(bindir: str) -> list[str]:
 
 
 def test_demo_load_200_on_pgserver_completes_and_cleans_up(tmp_path: Path) -> None:
-    pgserver = pytest.importorskip("pgserver")
-    bindir = str(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    pytest.importorskip("pgserver")
+    bindir = str(pgserver_bindir())
     # No system PostgreSQL on the path: the demo must not need one.
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + ":/usr/bin:/bin")
     env.pop("GREENPSYCO_PG_BINDIR", None)
@@ -56,8 +57,8 @@ def test_demo_load_200_on_pgserver_completes_and_cleans_up(tmp_path: Path) -> No
 
 
 def test_demo_serves_pages_and_ctrl_c_stops_postgres_too(tmp_path: Path) -> None:
-    pgserver = pytest.importorskip("pgserver")
-    bindir = str(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    pytest.importorskip("pgserver")
+    bindir = str(pgserver_bindir())
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
