@@ -21,6 +21,7 @@ holds lets the hub run meanwhile). The other thread drives the Twisted transport
 
 from __future__ import annotations
 
+import os
 import select
 import threading
 from collections.abc import Callable, Generator
@@ -91,6 +92,7 @@ class GreenConnection:
         self.params = conn.params
         self.attempt = conn.attempt
         self._thread = threading.get_ident()
+        self._pid = os.getpid()
         self._hub = hub.get_hub()
         self._owner: Any = None  # the greenlet (or other thread) whose operation is in flight
         self._threads_lock = threading.Lock()  # one other thread's operation at a time
@@ -146,6 +148,11 @@ class GreenConnection:
             )
 
     def _in_other_thread(self) -> bool:
+        if os.getpid() != self._pid:
+            raise InterfaceMisuse(
+                "this connection belongs to the parent process's hub: a forked child cannot use it "
+                "(its socket and reactor are the parent's); open a new connection"
+            )
         return threading.get_ident() != self._thread
 
     def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
@@ -332,6 +339,8 @@ class GreenConnection:
         From a request greenlet the CancelRequest goes through the reactor; from another thread it is
         sent on a plain socket of its own, so it never waits for the hub thread (which may be busy).
         """
+        if os.getpid() != self._pid:
+            raise InterfaceMisuse("cancel() of a parent process's cooperative connection in a forked child")
         if threading.get_ident() == self._thread and hub.mode() == "cooperative":
             hub.wait(self._conn.cancel())
             return
@@ -388,4 +397,6 @@ class GreenConnection:
         Call from: any greenlet of the hub's thread, or any other thread (in a turn under the reactor
         lock: the transport is the reactor's).
         """
+        if os.getpid() != self._pid:
+            return  # a forked child: the session and its reactor are the parent's; leave them alone
         self._exclusive(self._conn.close)

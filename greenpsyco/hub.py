@@ -97,10 +97,60 @@ _forked_with_reactor = False  # this process is a fork of one that had installed
 
 def _after_fork_in_child() -> None:
     """A child never uses the parent's hub, reactor (its epoll instance) or sockets."""
-    global _hub, _forked_with_reactor
-    _hub = None
+    global _hub, _forked_with_reactor, _claim_lock
+    parent_hub, _hub = _hub, None
+    _claim_lock = threading.Lock()
+    if parent_hub is not None and parent_hub.thread_id == threading.get_ident():
+        # Forked from the hub's thread: its greenlet trace function (the reactor lock) goes too.
+        with contextlib.suppress(Exception):
+            if greenlet.gettrace() == parent_hub._trace_switch:
+                greenlet.settrace(parent_hub._previous_trace)
     if "twisted.internet.reactor" in sys.modules:
         _forked_with_reactor = True
+
+
+def install_fresh_reactor() -> Any:
+    """In a forked child: put a new Twisted reactor (the platform's default, epoll on Linux) in place of
+    the parent's, so that this process can start a hub of its own; return it.
+
+    The parent's reactor object is left alone, never run nor touched: its epoll instance is shared with
+    the parent across ``fork()`` (a registration changed here would change the parent's), and so are
+    its waker pipe and its sockets. Only the module-level references go: ``twisted.internet.reactor``
+    in ``sys.modules`` and as the package's attribute -- greenpsyco itself looks the reactor up when it
+    creates a hub or a connection, never earlier. The parent's cooperative connections stay unusable
+    here (:class:`greenpsyco.green.GreenConnection` refuses them in another process). A signal wakeup
+    fd that still points into the parent's reactor (Twisted's own signal handling) is reset.
+
+    Call from: a forked child of a process that had installed Twisted's reactor, before
+    :func:`start_hub`, in the thread that will run the hub. Raises :class:`HubError` elsewhere.
+    """
+    global _forked_with_reactor
+    with _claim_lock:
+        if not _forked_with_reactor:
+            raise HubError(
+                "install_fresh_reactor() is for a forked child of a process that had installed Twisted's "
+                "reactor; this process can use (or install) the reactor itself"
+            )
+        if _hub is not None:
+            raise HubError("this process already has a hub: its reactor cannot be replaced")
+        import twisted.internet
+        from twisted.internet import default
+
+        old = sys.modules.pop("twisted.internet.reactor", None)
+        if getattr(twisted.internet, "reactor", None) is old:
+            with contextlib.suppress(AttributeError):
+                del twisted.internet.reactor
+        if threading.current_thread() is threading.main_thread():
+            import signal
+
+            with contextlib.suppress(ValueError, OSError):
+                waker = getattr(old, "waker", None)
+                wakeup = signal.set_wakeup_fd(-1)
+                if wakeup not in (getattr(waker, "o", None), getattr(waker, "i", None)):
+                    signal.set_wakeup_fd(wakeup)  # not the parent reactor's: put it back
+        default.install()
+        _forked_with_reactor = False
+    return _global_reactor()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -374,7 +424,8 @@ class Hub:
                 raise HubError(
                     "this process was forked from one that had installed Twisted's reactor; a child "
                     "cannot use its parent's reactor (its epoll instance, sockets and signal state). "
-                    "Use blocking mode in the child, or exec a new interpreter."
+                    "Use blocking mode in the child, call greenpsyco.hub.install_fresh_reactor() first, "
+                    "or exec a new interpreter."
                 )
             if _hub is not None:
                 if _hub._state == "running":
@@ -949,6 +1000,7 @@ __all__ = [
     "UnsupportedReactorError",
     "current_task",
     "get_hub",
+    "install_fresh_reactor",
     "mode",
     "run",
     "sleep",
