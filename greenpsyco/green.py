@@ -21,6 +21,7 @@ holds lets the hub run meanwhile). The other thread drives the Twisted transport
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import threading
@@ -225,12 +226,18 @@ class GreenConnection:
         """
         done = threading.Event()
         outcome: list[tuple[Any, BaseException | None]] = []
+        me = threading.get_ident()
+        wake_read, wake_write = os.pipe()  # wakes our select() when the reactor ends the operation
+        os.set_blocking(wake_write, False)
 
         def notify(value: Any, failure: BaseException | None) -> None:
             # In whichever thread holds the reactor lock: the hub's (the reactor read the answer) or ours.
             outcome.append((value, failure))
             self._owner = None
             done.set()
+            if threading.get_ident() != me:
+                with contextlib.suppress(OSError):
+                    os.write(wake_write, b"\0")
 
         def start() -> None:
             if self._owner is not None or self._conn.busy:
@@ -243,16 +250,20 @@ class GreenConnection:
             self._conn.run_direct(op, notify)
             self._flush_tls()
 
-        with self._threads_lock:
-            self._exclusive(start)
-            try:
-                while not done.is_set():
-                    self._serve_socket(done, 0.05)
-            except BaseException:
-                # Interrupted while waiting (KeyboardInterrupt...): the session's state is unknown.
-                if not done.is_set():
-                    self._exclusive(self._give_up)
-                raise
+        try:
+            with self._threads_lock:
+                self._exclusive(start)
+                try:
+                    while not done.is_set():
+                        self._serve_socket(done, 0.05, wake_read)
+                except BaseException:
+                    # Interrupted while waiting (KeyboardInterrupt...): the session's state is unknown.
+                    if not done.is_set():
+                        self._exclusive(self._give_up)
+                    raise
+        finally:
+            self._exclusive(lambda: os.close(wake_write))  # not while notify() may be writing to it
+            os.close(wake_read)
         value, failure = outcome[0]
         if failure is not None:
             raise failure
@@ -279,10 +290,11 @@ class GreenConnection:
         if aggregator is not None:
             aggregator.flush()
 
-    def _serve_socket(self, done: threading.Event | None, timeout: float) -> None:
+    def _serve_socket(self, done: threading.Event | None, timeout: float, wake: int = -1) -> None:
         """Wait up to ``timeout`` for the socket to be ready, then take one turn: read (and write what is
         buffered) as the reactor would. When the reactor lock is not to be had quickly, the reactor is
-        running and serves the socket itself. ``done`` set meanwhile (the operation ended): return.
+        running and serves the socket itself. ``done`` set meanwhile (the operation ended; a byte on
+        the pipe ``wake`` says so when the reactor ended it): return.
 
         Call from: any thread other than the hub's.
         """
@@ -294,15 +306,23 @@ class GreenConnection:
         fd = raw.fileno()
         want_write = bool(raw.dataBuffer or raw._tempDataBuffer)
         try:
-            readable, writable, _ = select.select([fd], [fd] if want_write else [], [], timeout)
+            readable, writable, _ = select.select(
+                [fd, wake] if wake >= 0 else [fd], [fd] if want_write else [], [], timeout
+            )
         except (OSError, ValueError):  # closed under us: the next turn sees it
             readable = writable = []
+        if wake in readable:
+            os.read(wake, 64)
+            readable.remove(wake)
         if (done is not None and done.is_set()) or not (readable or writable):
             return
         running = self._hub
         lock = running._reactor_lock if running is not None else None
-        if lock is not None and not lock.acquire(timeout=0.01):
-            return  # the reactor runs: it reads the socket itself
+        if lock is not None and not lock.acquire(blocking=False):
+            # The hub greenlet runs (reactor code): it serves the socket itself. Look again shortly.
+            if done is not None:
+                done.wait(0.002)
+            return
         try:
             if (done is not None and done.is_set()) or self._transport() is not raw:
                 return

@@ -624,8 +624,9 @@ class Hub:
             if self._state == "running" and self.pid == os.getpid():
                 with contextlib.suppress(Exception):  # a stopped reactor: the lock will be free
                     self.reactor.callFromThread(call.run)
-            while not call.done.is_set():
-                if lock.acquire(timeout=0.01):
+            # Whichever comes first: the hub greenlet runs it, or the hub's thread leaves reactor code.
+            while not call.done.wait(0.002):
+                if lock.acquire(blocking=False):
                     break
             else:
                 return call.outcome()
