@@ -297,6 +297,73 @@ def test_a_cooperative_connection_works_from_another_thread_while_greenlets_quer
     assert guard["unlocked"] == 0
 
 
+def test_a_greenlet_waits_cooperatively_for_a_connection_another_thread_is_using(dsn: str) -> None:
+    """A greenlet calls the connection while another thread's query on it waits for a row lock that a
+    third greenlet holds: the greenlet waits for the connection's lock without blocking the hub, so the
+    lock holder can commit (blocking the hub's thread there would deadlock)."""
+    seen = run_scenario(
+        dsn,
+        """
+        import threading
+
+        def main():
+            setup = psycopg2.connect(DSN)
+            setup.autocommit = True
+            setup.cursor().execute("DROP TABLE IF EXISTS gp_shared_lock; CREATE TABLE gp_shared_lock (v int)")
+            setup.cursor().execute("INSERT INTO gp_shared_lock VALUES (1)")
+            shared = psycopg2.connect(DSN)
+            holder_conn = psycopg2.connect(DSN)
+            holder_conn.cursor().execute("UPDATE gp_shared_lock SET v = 2")  # the row lock
+            order = []
+
+            def other_thread():
+                cur = shared.cursor()
+                cur.execute("UPDATE gp_shared_lock SET v = v + 10 RETURNING v")  # waits for the row lock
+                order.append(["thread", cur.fetchone()[0]])
+                shared.commit()
+
+            def same_connection():
+                cur = shared.cursor()
+                cur.execute("SELECT v FROM gp_shared_lock")  # waits for the thread's operation first
+                order.append(["greenlet", cur.fetchone()[0]])
+
+            def holder():
+                watch = setup.cursor()
+                while True:
+                    watch.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND query LIKE 'UPDATE gp_shared_lock SET v = v + 10%%'"
+                    )
+                    if watch.fetchone()[0]:
+                        break
+                    hub.sleep(0.01)
+                hub.sleep(0.2)  # the greenlet below is waiting for the shared connection by now
+                order.append(["holder", "commit"])
+                holder_conn.commit()
+
+            thread = threading.Thread(target=other_thread)
+            thread.start()
+            waiting = hub.spawn(holder)
+            while not any(row[0] == "thread" for row in order) and thread.is_alive():
+                if shared._lock._lock.acquire(blocking=False):  # not yet taken by the thread
+                    shared._lock._lock.release()
+                    hub.sleep(0.005)
+                    continue
+                break
+            user = hub.spawn(same_connection)
+            user.join(20)
+            waiting.join(20)
+            thread.join(20)
+            return {"order": order, "user_done": user.done, "thread_alive": thread.is_alive()}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["user_done"] is True
+    assert seen["thread_alive"] is False
+    assert seen["order"] == [["holder", "commit"], ["thread", 12], ["greenlet", 12]]
+
+
 def test_a_cooperative_tls_connection_works_from_another_thread(own_server: TestServer) -> None:
     """TLS lives in the Twisted transport, which the other thread drives in its turns: both while the
     hub's thread is blocked and while the reactor runs."""
