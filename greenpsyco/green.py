@@ -16,7 +16,9 @@ serve the socket itself (the operation's end is reported to the thread either wa
 thread is blocked outside the reactor (inside a request greenlet) the other thread serves it alone:
 no deadlock, and no lock held while the server works (a query that waits on a row lock a greenlet
 holds lets the hub run meanwhile). The other thread drives the Twisted transport itself (``doRead`` /
-``doWrite``), so TLS, which lives in that transport, works the same.
+``doWrite``), so TLS, which lives in that transport, works the same. A request greenlet takes the same
+lock while it starts an operation, so a greenlet and a thread cannot both start one; the fake
+psycopg2's connection lock serialises them as psycopg2's does (a greenlet waits for it cooperatively).
 """
 
 from __future__ import annotations
@@ -85,7 +87,9 @@ class _Waiter:
 
 
 class GreenConnection:
-    """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread."""
+    """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread
+    or, one operation at a time, from any other thread of the process that opened it (module docstring).
+    In a forked child it is refused: its socket and reactor belong to the parent."""
 
     def __init__(self, conn: TwistedConnection) -> None:
         self._conn = conn
@@ -138,7 +142,7 @@ class GreenConnection:
     def fileno(self) -> int:
         return self._conn.fileno()
 
-    # -- operations (request greenlet) ----------------------------------------------------------
+    # -- operations (request greenlet, or another thread) ----------------------------------------
 
     def _check_context(self) -> None:
         if hub.mode() != "cooperative":
@@ -270,13 +274,17 @@ class GreenConnection:
         return value  # type: ignore[no-any-return]
 
     def _give_up(self) -> None:
-        """Drop the connection after an operation whose waiter gave up. Under the reactor lock."""
+        """Drop the connection after an operation whose waiter gave up.
+
+        Call from: any thread, under the reactor lock."""
         self._conn.close()
         self._conn._pump.broken = True
         self._owner = None
 
     def _transport(self) -> Any:
-        """The Twisted TCP/Unix transport (TLS is a protocol layered in it), or None once lost."""
+        """The Twisted TCP/Unix transport (TLS is a protocol layered in it), or None once lost.
+
+        Call from: any thread (touch the transport only under the reactor lock)."""
         transport = self._conn._pump.transport
         if transport is None or transport.lost:
             return None
@@ -284,7 +292,9 @@ class GreenConnection:
 
     def _flush_tls(self) -> None:
         """Send what Twisted's TLS layer aggregates for its next reactor turn (which may not come soon
-        when the hub's thread is blocked): its ``callLater(0)`` then finds nothing left. Under the lock."""
+        when the hub's thread is blocked): its ``callLater(0)`` then finds nothing left.
+
+        Call from: any thread, under the reactor lock."""
         raw = self._transport()
         aggregator = getattr(getattr(raw, "protocol", None), "_aggregator", None)
         if aggregator is not None:
