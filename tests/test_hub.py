@@ -339,6 +339,69 @@ def test_a_forked_child_cannot_start_a_hub() -> None:
     assert "started" not in message.split(" | ")[0]
 
 
+def test_call_exclusive_runs_in_the_hub_greenlet_or_while_the_hub_thread_is_outside_the_reactor() -> None:
+    """Another thread's call runs in the hub greenlet when the reactor idles, in that thread when the
+    hub's thread is blocked inside a request greenlet, and never while the reactor runs a callback."""
+    seen = run_python(
+        """
+        import greenlet
+
+        def where():
+            running = hub.get_hub()
+            if threading.get_ident() == running.thread_id:
+                return "hub greenlet" if greenlet.getcurrent() is running.greenlet else "request greenlet"
+            return "other thread"
+
+        def main():
+            running = hub.get_hub()
+            out = {}
+            in_callback = []
+
+            def busy_callback():
+                in_callback.append(True)
+                time.sleep(0.3)  # reactor code: no other thread's call may run meanwhile
+                in_callback.append(False)
+
+            def idle_thread():
+                time.sleep(0.1)  # the hub's thread is idle in the reactor (hub.sleep below) by then
+                out["idle"] = running.call_exclusive(where)
+
+            thread = threading.Thread(target=idle_thread)
+            thread.start()
+            while thread.is_alive():
+                hub.sleep(0.5)
+
+            def blocked_thread():
+                out["blocked"] = running.call_exclusive(where)
+
+            thread = threading.Thread(target=blocked_thread)
+            thread.start()
+            thread.join(10)  # the hub's thread blocks in this request greenlet
+
+            running.reactor.callLater(0, busy_callback)
+            hub.sleep(0.05)  # the callback is running now, holding the reactor lock
+            overlapped = []
+
+            def during_callback():
+                overlapped.append(running.call_exclusive(lambda: in_callback[-1]))
+
+            thread = threading.Thread(target=during_callback)
+            thread.start()
+            while thread.is_alive():
+                hub.sleep(0.01)
+            out["ran_inside_callback"] = overlapped[0]
+            out["in_greenlet"] = running.call_exclusive(where)
+            return out
+
+        print(json.dumps(hub.run(main)))
+        """
+    )
+    assert seen["idle"] == "hub greenlet"
+    assert seen["blocked"] == "other thread"
+    assert seen["ran_inside_callback"] is False
+    assert seen["in_greenlet"] == "request greenlet"
+
+
 def test_a_forked_child_runs_a_hub_of_its_own_on_a_fresh_reactor(pg_server: TestServer) -> None:
     """Forked from a request greenlet of a running hub with a cooperative connection open: the child
     installs a new reactor, runs its own hub and cooperative queries; the parent's connection is refused
