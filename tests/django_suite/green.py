@@ -4,9 +4,10 @@ The runner's main process runs ``runtests.py`` in :func:`run_in_hub`. Django's `
 workers (as on Linux by default, and as for the psycopg2 baseline); :class:`GreenDiscoverRunner` builds
 the pool with :class:`GreenForkProcess` workers: each forked worker forgets its parent's hub and reactor
 (greenpsyco's at-fork hook), installs a fresh reactor (:func:`greenpsyco.hub.install_fresh_reactor`:
-the parent's epoll instance, waker and sockets are shared across ``fork()`` and never touched) and runs
-its whole multiprocessing loop -- Django's worker initializer (test database clones) and every test --
-in :func:`run_in_hub` of its own. Every query thus takes the cooperative path; each worker prints its
+the parent's epoll instance, waker and sockets are shared across ``fork()`` and never touched), carries
+the serialized test databases over to its greenlet's connections, and runs its whole multiprocessing
+loop -- Django's worker initializer (test database clones) and every test -- in :func:`run_in_hub` of
+its own. Every query thus takes the cooperative path; each worker prints its
 :func:`greenpsyco.mode` on stderr (``greenpsyco-suite: worker ...``) for the runner to verify.
 """
 
@@ -60,12 +61,27 @@ class GreenForkProcess(multiprocessing.context.ForkProcess):
     of its own, on a fresh reactor."""
 
     def run(self) -> None:
+        from django.db import connections
+
         from greenpsyco import hub
 
+        # Django's connections are greenlet-local under greenpsyco: the worker's new request greenlet
+        # gets fresh DatabaseWrapper objects, so what a forked worker inherits on the parent's -- the
+        # serialized test databases (``serialized_rollback``) -- is carried over by hand, as Django's
+        # spawn path passes it to its workers. (The settings dicts are shared and need no copy.)
+        inherited = {
+            alias: connections[alias]._test_serialized_contents
+            for alias in connections
+            if getattr(connections[alias], "_test_serialized_contents", None) is not None
+        }
         hub.install_fresh_reactor()
-        run_in_hub(self._run_in_greenlet)
+        run_in_hub(lambda: self._run_in_greenlet(inherited))
 
-    def _run_in_greenlet(self) -> None:
+    def _run_in_greenlet(self, inherited: dict[str, Any]) -> None:
+        from django.db import connections
+
+        for alias, contents in inherited.items():
+            connections[alias]._test_serialized_contents = contents
         report_mode("worker")
         multiprocessing.context.ForkProcess.run(self)
 
