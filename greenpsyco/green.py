@@ -6,12 +6,28 @@ each operation is started in the reactor and the calling greenlet waits in :func
 while other greenlets run. If the waiting greenlet is killed or times out, the query is cancelled on the
 server (CancelRequest) and drained to ReadyForQuery, so the connection stays usable — or, when the server
 does not answer in time, the connection is marked broken. It never leaves a query running.
+
+Like a psycopg2 connection, a ``GreenConnection`` may also be used from another OS thread (Django's
+``LiveServerThread`` given the test's connection, say), one operation at a time. Its socket stays the
+reactor's: the other thread starts the operation, and later reads and writes whenever the socket is
+ready, only in brief turns under the hub's reactor lock (:meth:`greenpsyco.hub.Hub.call_exclusive`),
+so the reactor and that thread never touch the transport at once. Between its turns the reactor may
+serve the socket itself (the operation's end is reported to the thread either way), and when the hub's
+thread is blocked outside the reactor (inside a request greenlet) the other thread serves it alone:
+no deadlock, and no lock held while the server works (a query that waits on a row lock a greenlet
+holds lets the hub run meanwhile). The other thread drives the Twisted transport itself (``doRead`` /
+``doWrite``), so TLS, which lives in that transport, works the same. A request greenlet takes the same
+lock while it starts an operation, so a greenlet and a thread cannot both start one; the fake
+psycopg2's connection lock serialises them as psycopg2's does (a greenlet waits for it cooperatively).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 import greenlet  # type: ignore[import-untyped]
@@ -71,7 +87,9 @@ class _Waiter:
 
 
 class GreenConnection:
-    """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread."""
+    """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread
+    or, one operation at a time, from any other thread of the process that opened it (module docstring).
+    In a forked child it is refused: its socket and reactor belong to the parent."""
 
     def __init__(self, conn: TwistedConnection) -> None:
         self._conn = conn
@@ -79,7 +97,10 @@ class GreenConnection:
         self.params = conn.params
         self.attempt = conn.attempt
         self._thread = threading.get_ident()
-        self._owner: Any = None  # the greenlet whose operation is in flight
+        self._pid = os.getpid()
+        self._hub = hub.get_hub()
+        self._owner: Any = None  # the greenlet (or other thread) whose operation is in flight
+        self._threads_lock = threading.Lock()  # one other thread's operation at a time
 
     # -- construction (request greenlet) --------------------------------------------------------
 
@@ -121,32 +142,57 @@ class GreenConnection:
     def fileno(self) -> int:
         return self._conn.fileno()
 
-    # -- operations (request greenlet) ----------------------------------------------------------
+    # -- operations (request greenlet, or another thread) ----------------------------------------
 
     def _check_context(self) -> None:
-        if hub.mode() != "cooperative" or threading.get_ident() != self._thread:
+        if hub.mode() != "cooperative":
             raise InterfaceMisuse(
-                "this connection was opened in a request greenlet of the hub thread; use it only there"
+                "this connection was opened in a request greenlet of the hub thread; in that thread use it "
+                "only in a request greenlet of the running hub (not in a reactor callback, nor once the hub "
+                "has stopped)"
             )
 
+    def _in_other_thread(self) -> bool:
+        if os.getpid() != self._pid:
+            raise InterfaceMisuse(
+                "this connection belongs to the parent process's hub: a forked child cannot use it "
+                "(its socket and reactor are the parent's); open a new connection"
+            )
+        return threading.get_ident() != self._thread
+
     def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
-        """Run one operation, waiting cooperatively; killed or timed out, the query is cancelled."""
+        """Run one operation, waiting cooperatively; killed or timed out, the query is cancelled.
+
+        Call from: a request greenlet of the hub's thread, or any other thread (see the module
+        docstring: the operation runs in turns under the reactor lock, and the thread waits).
+        """
+        if self._in_other_thread():
+            return self._run_in_other_thread(op)
         try:
             self._check_context()
-            if self._owner is not None:
-                raise InterfaceMisuse(
-                    "another greenlet is using this connection: a query is in flight (greenpsyco allows one"
-                    " operation per connection at a time; give each greenlet its own connection)"
-                )
         except BaseException:
             op.close()
             raise
         running = hub.get_hub()
         assert running is not None
         waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
-        self._owner = waiter.me
-        try:
+
+        def start() -> None:
+            # Under the reactor lock: another thread may be taking a turn at this connection.
+            if self._owner is not None:
+                op.close()
+                raise InterfaceMisuse(
+                    "another greenlet is using this connection: a query is in flight (greenpsyco allows one"
+                    " operation per connection at a time; give each greenlet its own connection)"
+                    if isinstance(self._owner, greenlet.greenlet)
+                    else "another thread is using this connection: a query is in flight (greenpsyco allows"
+                    " one operation per connection at a time)"
+                )
+            self._owner = waiter.me
             self._conn.run_direct(op, waiter.notify)
+
+        running.call_exclusive(start)
+        try:
             if not waiter.done:
                 try:
                     waiter.wait()
@@ -163,6 +209,149 @@ class GreenConnection:
         finally:
             self._owner = None
 
+    # -- operations from another OS thread ------------------------------------------------------
+
+    def _exclusive(self, fn: Callable[[], T]) -> T:
+        """``fn()`` with the reactor (or, in the hub's thread, another thread) kept off this connection
+        (see :meth:`greenpsyco.hub.Hub.call_exclusive`).
+
+        Call from: any thread, any greenlet.
+        """
+        running = self._hub
+        if running is None:
+            return fn()
+        return running.call_exclusive(fn)
+
+    def _run_in_other_thread(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
+        """Run one operation from a thread other than the hub's: start it in a turn, then wait for its
+        end, serving the socket in further turns whenever it is ready (the reactor may serve it too).
+
+        Call from: any thread other than the hub's.
+        """
+        done = threading.Event()
+        outcome: list[tuple[Any, BaseException | None]] = []
+        me = threading.get_ident()
+        wake_read, wake_write = os.pipe()  # wakes our select() when the reactor ends the operation
+        os.set_blocking(wake_write, False)
+
+        def notify(value: Any, failure: BaseException | None) -> None:
+            # In whichever thread holds the reactor lock: the hub's (the reactor read the answer) or ours.
+            outcome.append((value, failure))
+            self._owner = None
+            done.set()
+            if threading.get_ident() != me:
+                with contextlib.suppress(OSError):
+                    os.write(wake_write, b"\0")
+
+        def start() -> None:
+            if self._owner is not None or self._conn.busy:
+                op.close()
+                raise InterfaceMisuse(
+                    "a greenlet is using this connection: a query is in flight (greenpsyco allows one "
+                    "operation per connection at a time)"
+                )
+            self._owner = threading.current_thread()
+            self._conn.run_direct(op, notify)
+            self._flush_tls()
+
+        try:
+            with self._threads_lock:
+                self._exclusive(start)
+                try:
+                    while not done.is_set():
+                        self._serve_socket(done, 0.05, wake_read)
+                except BaseException:
+                    # Interrupted while waiting (KeyboardInterrupt...): the session's state is unknown.
+                    if not done.is_set():
+                        self._exclusive(self._give_up)
+                    raise
+        finally:
+            self._exclusive(lambda: os.close(wake_write))  # not while notify() may be writing to it
+            os.close(wake_read)
+        value, failure = outcome[0]
+        if failure is not None:
+            raise failure
+        return value  # type: ignore[no-any-return]
+
+    def _give_up(self) -> None:
+        """Drop the connection after an operation whose waiter gave up.
+
+        Call from: any thread, under the reactor lock."""
+        self._conn.close()
+        self._conn._pump.broken = True
+        self._owner = None
+
+    def _transport(self) -> Any:
+        """The Twisted TCP/Unix transport (TLS is a protocol layered in it), or None once lost.
+
+        Call from: any thread (touch the transport only under the reactor lock)."""
+        transport = self._conn._pump.transport
+        if transport is None or transport.lost:
+            return None
+        return transport.raw
+
+    def _flush_tls(self) -> None:
+        """Send what Twisted's TLS layer aggregates for its next reactor turn (which may not come soon
+        when the hub's thread is blocked): its ``callLater(0)`` then finds nothing left.
+
+        Call from: any thread, under the reactor lock."""
+        raw = self._transport()
+        aggregator = getattr(getattr(raw, "protocol", None), "_aggregator", None)
+        if aggregator is not None:
+            aggregator.flush()
+
+    def _serve_socket(self, done: threading.Event | None, timeout: float, wake: int = -1) -> None:
+        """Wait up to ``timeout`` for the socket to be ready, then take one turn: read (and write what is
+        buffered) as the reactor would. When the reactor lock is not to be had quickly, the reactor is
+        running and serves the socket itself. ``done`` set meanwhile (the operation ended; a byte on
+        the pipe ``wake`` says so when the reactor ended it): return.
+
+        Call from: any thread other than the hub's.
+        """
+        raw = self._transport()
+        if raw is None:
+            if done is not None:
+                done.wait(timeout)  # a lost transport ends the operation (in a turn of its own)
+            return
+        fd = raw.fileno()
+        want_write = bool(raw.dataBuffer or raw._tempDataBuffer)
+        try:
+            readable, writable, _ = select.select(
+                [fd, wake] if wake >= 0 else [fd], [fd] if want_write else [], [], timeout
+            )
+        except (OSError, ValueError):  # closed under us: the next turn sees it
+            readable = writable = []
+        if wake in readable:
+            os.read(wake, 64)
+            readable.remove(wake)
+        if (done is not None and done.is_set()) or not (readable or writable):
+            return
+        running = self._hub
+        lock = running._reactor_lock if running is not None else None
+        if lock is not None and not lock.acquire(blocking=False):
+            # The hub greenlet runs (reactor code): it serves the socket itself. Look again shortly.
+            if done is not None:
+                done.wait(0.002)
+            return
+        try:
+            if (done is not None and done.is_set()) or self._transport() is not raw:
+                return
+            reactor = self._conn._pump.reactor
+            if readable:
+                why = raw.doRead()
+                if why is not None:
+                    reactor._disconnectSelectable(raw, why, True)
+                    return
+            if writable or raw.dataBuffer or raw._tempDataBuffer:
+                why = raw.doWrite() if writable else None
+                if why is not None:
+                    reactor._disconnectSelectable(raw, why, False)
+                    return
+            self._flush_tls()
+        finally:
+            if lock is not None:
+                lock.release()
+
     def _send_cancel(self) -> None:
         if not self._conn.broken and not self._conn.closed:
             self._conn.cancel().addErrback(lambda failure: None)
@@ -172,8 +361,7 @@ class GreenConnection:
         try:
             hub.wait(finished, timeout=DRAIN_TIMEOUT)
         except BaseException:
-            self._conn.close()
-            self._conn._pump.broken = True
+            self._exclusive(self._give_up)
 
     def cancel(self) -> None:
         """Cancel the running statement (from any thread or greenlet).
@@ -181,6 +369,8 @@ class GreenConnection:
         From a request greenlet the CancelRequest goes through the reactor; from another thread it is
         sent on a plain socket of its own, so it never waits for the hub thread (which may be busy).
         """
+        if os.getpid() != self._pid:
+            raise InterfaceMisuse("cancel() of a parent process's cooperative connection in a forked child")
         if threading.get_ident() == self._thread and hub.mode() == "cooperative":
             hub.wait(self._conn.cancel())
             return
@@ -193,16 +383,29 @@ class GreenConnection:
 
     def poll(self, timeout: float | None = 0.0) -> None:
         """Let the reactor read what is pending (notifications, notices) for up to ``timeout`` seconds
-        (at least one turn, as psycopg2's poll() reads the socket); a broken session is reported."""
+        (at least one turn, as psycopg2's poll() reads the socket); a broken session is reported.
+
+        Call from: a request greenlet of the hub's thread, or any other thread (which reads the socket
+        in a turn of its own when the reactor does not).
+        """
         if self._conn.broken:
             raise ConnectionLost(ops.LOST_MESSAGE)
-        hub.sleep(timeout or 0)
-        hub.sleep(0)  # a second turn: the reactor polls the sockets between its timed calls
+        if self._in_other_thread():
+            with self._threads_lock:
+                if self._conn.busy:
+                    raise InterfaceMisuse("poll() while a query is in flight on this connection")
+                self._serve_socket(None, timeout or 0)
+        else:
+            hub.sleep(timeout or 0)
+            hub.sleep(0)  # a second turn: the reactor polls the sockets between its timed calls
         if self._conn.broken:
             raise ConnectionLost(ops.LOST_MESSAGE)
 
     def wait_notification(self, timeout: float | None = None) -> NotificationResponse | None:
-        """The next NOTIFY, waiting cooperatively up to ``timeout`` seconds."""
+        """The next NOTIFY, waiting cooperatively (or, in another thread, blocking) up to ``timeout`` s.
+
+        Call from: a request greenlet of the hub's thread, or any other thread.
+        """
         waited = 0.0
         step = 0.01
         while not self.state.notifications:
@@ -210,9 +413,20 @@ class GreenConnection:
                 raise ConnectionLost(ops.LOST_MESSAGE)
             if timeout is not None and waited >= timeout:
                 return None
-            hub.sleep(step)
+            if self._in_other_thread():
+                with self._threads_lock:
+                    self._serve_socket(None, step)
+            else:
+                hub.sleep(step)
             waited += step
         return self.state.notifications.popleft()
 
     def close(self) -> None:
-        self._conn.close()
+        """Terminate the session and drop the transport.
+
+        Call from: any greenlet of the hub's thread, or any other thread (in a turn under the reactor
+        lock: the transport is the reactor's).
+        """
+        if os.getpid() != self._pid:
+            return  # a forked child: the session and its reactor are the parent's; leave them alone
+        self._exclusive(self._conn.close)

@@ -29,6 +29,16 @@ Twisted's global reactor can run once per process, so there is one hub per proce
 script (start the hub, run ``main`` in a request greenlet, stop), or :func:`start_hub` and
 :meth:`Hub.run_forever`/:meth:`Hub.stop` for a server that sets up its listening ports first.
 
+Another OS thread may need what the reactor owns (a cooperative connection handed to Django's
+``LiveServerThread``, see :mod:`greenpsyco.green`). For that the hub keeps a *reactor lock*: its thread
+holds it while the hub greenlet runs (reactor code and callbacks) and releases it while a request
+greenlet runs (greenlet's per-thread trace function sees every switch). :meth:`Hub.call_exclusive`
+runs a brief function under that lock in the other thread -- possible at once when the hub's thread is
+inside a request greenlet, even one blocked outside the reactor -- or hands it to the hub greenlet with
+``reactor.callFromThread`` when the reactor is busy or idle, whichever comes first. A request greenlet
+takes the same lock around its own brief touches of such a connection. (Installing another greenlet
+trace function in the hub's thread while the hub runs would break this.)
+
 Like ``twisted.web.wsgi``, every public function and method says in which context it may be called:
 the hub greenlet, a request greenlet (any non-hub greenlet of the hub's thread), or any thread.
 """
@@ -87,10 +97,60 @@ _forked_with_reactor = False  # this process is a fork of one that had installed
 
 def _after_fork_in_child() -> None:
     """A child never uses the parent's hub, reactor (its epoll instance) or sockets."""
-    global _hub, _forked_with_reactor
-    _hub = None
+    global _hub, _forked_with_reactor, _claim_lock
+    parent_hub, _hub = _hub, None
+    _claim_lock = threading.Lock()
+    if parent_hub is not None and parent_hub.thread_id == threading.get_ident():
+        # Forked from the hub's thread: its greenlet trace function (the reactor lock) goes too.
+        with contextlib.suppress(Exception):
+            if greenlet.gettrace() == parent_hub._trace_switch:
+                greenlet.settrace(parent_hub._previous_trace)
     if "twisted.internet.reactor" in sys.modules:
         _forked_with_reactor = True
+
+
+def install_fresh_reactor() -> Any:
+    """In a forked child: put a new Twisted reactor (the platform's default, epoll on Linux) in place of
+    the parent's, so that this process can start a hub of its own; return it.
+
+    The parent's reactor object is left alone, never run nor touched: its epoll instance is shared with
+    the parent across ``fork()`` (a registration changed here would change the parent's), and so are
+    its waker pipe and its sockets. Only the module-level references go: ``twisted.internet.reactor``
+    in ``sys.modules`` and as the package's attribute -- greenpsyco itself looks the reactor up when it
+    creates a hub or a connection, never earlier. The parent's cooperative connections stay unusable
+    here (:class:`greenpsyco.green.GreenConnection` refuses them in another process). A signal wakeup
+    fd that still points into the parent's reactor (Twisted's own signal handling) is reset.
+
+    Call from: a forked child of a process that had installed Twisted's reactor, before
+    :func:`start_hub`, in the thread that will run the hub. Raises :class:`HubError` elsewhere.
+    """
+    global _forked_with_reactor
+    with _claim_lock:
+        if not _forked_with_reactor:
+            raise HubError(
+                "install_fresh_reactor() is for a forked child of a process that had installed Twisted's "
+                "reactor; this process can use (or install) the reactor itself"
+            )
+        if _hub is not None:
+            raise HubError("this process already has a hub: its reactor cannot be replaced")
+        import twisted.internet
+        from twisted.internet import default
+
+        old = sys.modules.pop("twisted.internet.reactor", None)
+        if getattr(twisted.internet, "reactor", None) is old:
+            with contextlib.suppress(AttributeError):
+                del twisted.internet.reactor
+        if threading.current_thread() is threading.main_thread():
+            import signal
+
+            with contextlib.suppress(ValueError, OSError):
+                waker = getattr(old, "waker", None)
+                wakeup = signal.set_wakeup_fd(-1)
+                if wakeup not in (getattr(waker, "o", None), getattr(waker, "i", None)):
+                    signal.set_wakeup_fd(wakeup)  # not the parent reactor's: put it back
+        default.install()
+        _forked_with_reactor = False
+    return _global_reactor()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -289,6 +349,34 @@ def run(main: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return task.result()
 
 
+class _ExclusiveCall(Generic[T]):
+    """One function for :meth:`Hub.call_exclusive`: run once, by whichever side gets to it first (both
+    sides run it under the reactor lock, so they cannot both start it)."""
+
+    def __init__(self, fn: Callable[[], T]) -> None:
+        self.fn = fn
+        self.started = False
+        self.done = threading.Event()
+        self.value: T | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        try:
+            self.value = self.fn()
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def outcome(self) -> T:
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+
 class _Waiter:
     """One greenlet's wait for one Deferred."""
 
@@ -326,12 +414,18 @@ class Hub:
         self._stop_requested = False
         self._tasks: set[GreenTask[Any]] = set()
         self._tasks_lock = threading.Lock()
+        # The reactor lock: held by the hub's thread while its hub greenlet runs (reactor code and
+        # callbacks), released while a request greenlet runs; see call_exclusive().
+        self._reactor_lock = threading.RLock()  # re-entrant: a switch inside a held turn cannot deadlock
+        self._holding_reactor_lock = False  # read and written by the hub's thread only
+        self._previous_trace: Any = None
         with _claim_lock:
             if _forked_with_reactor:
                 raise HubError(
                     "this process was forked from one that had installed Twisted's reactor; a child "
                     "cannot use its parent's reactor (its epoll instance, sockets and signal state). "
-                    "Use blocking mode in the child, or exec a new interpreter."
+                    "Use blocking mode in the child, call greenpsyco.hub.install_fresh_reactor() first, "
+                    "or exec a new interpreter."
                 )
             if _hub is not None:
                 if _hub._state == "running":
@@ -410,6 +504,7 @@ class Hub:
         self.greenlet = greenlet.getcurrent()
         self.reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)
         self.reactor.addSystemEventTrigger("after", "shutdown", self._after_attached_shutdown)
+        self._take_reactor_lock()
         self._state = "running"
 
     def _after_attached_shutdown(self) -> None:
@@ -417,6 +512,7 @@ class Hub:
             self._state = "stopped"
             leftovers = list(self._tasks)
         self._kill_leftovers(leftovers)
+        self._give_up_reactor_lock()
 
     def stop(self) -> None:
         """Stop the reactor: a clean Twisted shutdown, after which :meth:`run_forever` returns.
@@ -447,6 +543,7 @@ class Hub:
         reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)
         if self._stop_requested:
             reactor.callWhenRunning(self._stop_reactor)
+        self._take_reactor_lock()
         self._state = "running"
         try:
             reactor.run(installSignalHandlers=install_signal_handlers)
@@ -455,6 +552,89 @@ class Hub:
                 self._state = "stopped"
                 leftovers = list(self._tasks)
             self._kill_leftovers(leftovers)
+            self._give_up_reactor_lock()
+
+    # -- the reactor lock: other threads' brief turns at reactor-owned sockets ----------------------
+
+    def _take_reactor_lock(self) -> None:
+        """Hold the reactor lock from now on while the hub greenlet runs, and trace this thread's
+        greenlet switches to release it while request greenlets run.
+
+        Call from: the hub greenlet, as it starts running the reactor.
+        """
+        self._reactor_lock.acquire()
+        self._holding_reactor_lock = True
+        self._previous_trace = greenlet.settrace(self._trace_switch)
+
+    def _give_up_reactor_lock(self) -> None:
+        """Stop tracing switches and release the reactor lock for good: the reactor has stopped.
+
+        Call from: the hub greenlet, once the reactor has stopped.
+        """
+        greenlet.settrace(self._previous_trace)
+        self._previous_trace = None
+        if self._holding_reactor_lock:
+            self._holding_reactor_lock = False
+            self._reactor_lock.release()
+
+    def _trace_switch(self, event: str, args: tuple[Any, Any]) -> None:
+        """greenlet's trace function for the hub's thread: a switch (or throw) out of the hub greenlet
+        releases the reactor lock, a switch back into it takes the lock again (waiting while another
+        thread holds it for its brief turn, see :meth:`call_exclusive`).
+
+        Call from: greenlet itself, on every switch in the hub's thread.
+        """
+        if event in ("switch", "throw"):
+            origin, target = args
+            hub_greenlet = self.greenlet
+            if target is hub_greenlet:
+                if not self._holding_reactor_lock:
+                    self._reactor_lock.acquire()
+                    self._holding_reactor_lock = True
+            elif origin is hub_greenlet and self._holding_reactor_lock:
+                self._holding_reactor_lock = False
+                self._reactor_lock.release()
+        previous = self._previous_trace
+        if previous is not None:
+            previous(event, args)
+
+    def call_exclusive(self, fn: Callable[[], T]) -> T:
+        """Run ``fn()`` where the reactor cannot run at the same time, and return its result.
+
+        For another OS thread that must touch what the reactor owns (a cooperative connection's
+        transport, see :class:`greenpsyco.green.GreenConnection`). ``fn`` runs either in this thread
+        while it holds the reactor lock -- the hub's thread is then inside a request greenlet (maybe
+        blocked outside the reactor, e.g. in ``urlopen()``), not in reactor code, and cannot re-enter
+        the reactor until ``fn`` returns -- or, when the reactor is busy or idle in its poll, in the hub
+        greenlet itself (handed over with ``reactor.callFromThread``), whichever comes first. ``fn``
+        must be brief and must never wait for the hub: the hub's thread may be waiting for it.
+
+        Call from: any thread, any greenlet. In the hub's thread ``fn`` runs at once: in the hub
+        greenlet (which holds the lock), or in a request greenlet under the lock, which keeps another
+        thread's turn (above) from overlapping with it.
+        """
+        if threading.get_ident() == self.thread_id:
+            if self._holding_reactor_lock:
+                return fn()
+            with self._reactor_lock:
+                return fn()
+        call = _ExclusiveCall(fn)
+        lock = self._reactor_lock
+        if not lock.acquire(blocking=False):
+            if self._state == "running" and self.pid == os.getpid():
+                with contextlib.suppress(Exception):  # a stopped reactor: the lock will be free
+                    self.reactor.callFromThread(call.run)
+            # Whichever comes first: the hub greenlet runs it, or the hub's thread leaves reactor code.
+            while not call.done.wait(0.002):
+                if lock.acquire(blocking=False):
+                    break
+            else:
+                return call.outcome()
+        try:
+            call.run()  # does nothing if the hub greenlet ran it already
+        finally:
+            lock.release()
+        return call.outcome()
 
     def _live_tasks(self) -> list[GreenTask[Any]]:
         with self._tasks_lock:
@@ -821,6 +1001,7 @@ __all__ = [
     "UnsupportedReactorError",
     "current_task",
     "get_hub",
+    "install_fresh_reactor",
     "mode",
     "run",
     "sleep",

@@ -339,6 +339,147 @@ def test_a_forked_child_cannot_start_a_hub() -> None:
     assert "started" not in message.split(" | ")[0]
 
 
+def test_call_exclusive_runs_in_the_hub_greenlet_or_while_the_hub_thread_is_outside_the_reactor() -> None:
+    """Another thread's call runs in the hub greenlet when the reactor idles, in that thread when the
+    hub's thread is blocked inside a request greenlet, and never while the reactor runs a callback."""
+    seen = run_python(
+        """
+        import greenlet
+
+        def where():
+            running = hub.get_hub()
+            if threading.get_ident() == running.thread_id:
+                return "hub greenlet" if greenlet.getcurrent() is running.greenlet else "request greenlet"
+            return "other thread"
+
+        def main():
+            running = hub.get_hub()
+            out = {}
+            in_callback = []
+
+            def busy_callback():
+                in_callback.append(True)
+                time.sleep(0.3)  # reactor code: no other thread's call may run meanwhile
+                in_callback.append(False)
+
+            def idle_thread():
+                time.sleep(0.1)  # the hub's thread is idle in the reactor (hub.sleep below) by then
+                out["idle"] = running.call_exclusive(where)
+
+            thread = threading.Thread(target=idle_thread)
+            thread.start()
+            while thread.is_alive():
+                hub.sleep(0.5)
+
+            def blocked_thread():
+                out["blocked"] = running.call_exclusive(where)
+
+            thread = threading.Thread(target=blocked_thread)
+            thread.start()
+            thread.join(10)  # the hub's thread blocks in this request greenlet
+
+            running.reactor.callLater(0, busy_callback)
+            hub.sleep(0.05)  # the callback is running now, holding the reactor lock
+            overlapped = []
+
+            def during_callback():
+                overlapped.append(running.call_exclusive(lambda: in_callback[-1]))
+
+            thread = threading.Thread(target=during_callback)
+            thread.start()
+            while thread.is_alive():
+                hub.sleep(0.01)
+            out["ran_inside_callback"] = overlapped[0]
+            out["in_greenlet"] = running.call_exclusive(where)
+            return out
+
+        print(json.dumps(hub.run(main)))
+        """
+    )
+    assert seen["idle"] == "hub greenlet"
+    assert seen["blocked"] == "other thread"
+    assert seen["ran_inside_callback"] is False
+    assert seen["in_greenlet"] == "request greenlet"
+
+
+def test_a_forked_child_runs_a_hub_of_its_own_on_a_fresh_reactor(pg_server: TestServer) -> None:
+    """Forked from a request greenlet of a running hub with a cooperative connection open: the child
+    installs a new reactor, runs its own hub and cooperative queries; the parent's connection is refused
+    (and its close() does not touch it) in the child, and keeps working in the parent."""
+    seen = run_python(
+        f"""
+        import greenpsyco.fake_psycopg2 as psycopg2
+        DSN = {pg_server.dsn()!r}
+        """
+        + """
+        def child_main(parent_conn, parent_reactor):
+            from twisted.internet import reactor as now
+            out = {"fresh": now is not parent_reactor, "mode": hub.mode()}
+            try:
+                parent_conn.cursor().execute("SELECT 1")
+                out["parent_conn"] = "usable"
+            except psycopg2.Error as exc:
+                out["parent_conn"] = str(exc)
+            parent_conn._wire.close()  # a no-op in the child: the session is the parent's
+            conns = [psycopg2.connect(DSN) for _ in range(2)]
+
+            def query(conn, n):
+                cur = conn.cursor()
+                cur.execute("SELECT %s, pg_sleep(0.2)", (n,))
+                return [cur.fetchone()[0], type(conn._wire).__name__]
+
+            started = time.monotonic()
+            tasks = [hub.spawn(query, conn, n) for n, conn in enumerate(conns)]
+            out["queries"] = [task.join() or task.result() for task in tasks]
+            out["overlapped"] = time.monotonic() - started < 0.35
+            return out
+
+        def main():
+            conn = psycopg2.connect(DSN)
+            cur = conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            pid_before = cur.fetchone()[0]
+            parent_reactor = hub.get_hub().reactor
+            read_end, write_end = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    before = hub.mode()
+                    hub.install_fresh_reactor()
+                    started = hub.start_hub()
+                    task = started.spawn(child_main, conn, parent_reactor)
+                    task.deferred.addBoth(lambda _: started.stop())
+                    started.run_forever(install_signal_handlers=False)
+                    message = dict(task.result(), before=before)
+                except BaseException:
+                    message = {"error": traceback.format_exc()}
+                os.write(write_end, json.dumps(message).encode())
+                os._exit(0)
+            os.close(write_end)
+            data = b""
+            while not os.waitpid(pid, os.WNOHANG)[0]:
+                hub.sleep(0.01)
+            while chunk := os.read(read_end, 65536):
+                data += chunk
+            cur.execute("SELECT pg_backend_pid()")
+            same = cur.fetchone()[0] == pid_before
+            return {"child": json.loads(data.decode()), "parent_same_session": same}
+
+        print(json.dumps(hub.run(main)))
+        """
+    )
+    child = seen["child"]
+    assert isinstance(child, dict), child
+    assert "error" not in child, child.get("error")
+    assert child["before"] == "blocking"  # the parent's hub is forgotten at fork
+    assert child["fresh"] is True
+    assert child["mode"] == "cooperative"
+    assert "belongs to the parent process" in str(child["parent_conn"])
+    assert child["queries"] == [[0, "GreenConnection"], [1, "GreenConnection"]]
+    assert child["overlapped"] is True
+    assert seen["parent_same_session"] is True
+
+
 # -- reactor choice -----------------------------------------------------------------------------------
 
 

@@ -3,13 +3,15 @@
 Transactions work as psycopg2's do: a ``BEGIN`` (with the session's isolation level, read-only and
 deferrable options when they differ from the defaults) is sent lazily before the first statement of a
 transaction; in autocommit mode the session characteristics become ``SET default_transaction_*``.
-One connection may be used from several threads: operations are serialised by a lock.
+One connection may be used from several threads: operations are serialised by a lock (which a request
+greenlet waits for cooperatively, see ``_ConnectionLock``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -93,6 +95,51 @@ def _state_value(value: Any, name: str) -> bool | None:
     return bool(value)
 
 
+class _ConnectionLock:
+    """The lock that serialises a connection's operations between threads (psycopg2 has one too).
+
+    A re-entrant lock of the thread; but a request greenlet of the hub (cooperative mode) that finds it
+    held by another thread waits for it cooperatively, letting the hub run other greenlets meanwhile:
+    blocking the hub's thread could deadlock, since the other thread's query may wait for a row lock
+    that one of those greenlets holds (or, on a cooperative connection, for its turn at the reactor).
+    Greenlets of the hub's thread share the thread's ownership, as before: two greenlets on one
+    connection are refused by the wire connection, not serialised here.
+
+    Call from: any thread, any greenlet (not the hub greenlet while another thread holds it: that
+    blocks, as a reactor callback using the connection would anyway).
+    """
+
+    __slots__ = ("_lock",)
+
+    WAIT_STEP = 0.001  # how often a waiting request greenlet tries again
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        if hub.mode() != "cooperative":
+            return self._lock.acquire(True, timeout)
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        while not self._lock.acquire(blocking=False):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            hub.sleep(self.WAIT_STEP)
+        return True
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
 def notice_text(fields: dict[str, str], query: str | None, encoding: str) -> str:
     """A notice as psycopg2 stores it in ``connection.notices`` (libpq's formatted text)."""
     from greenpsyco.fake_psycopg2._errormap import format_libpq_message
@@ -133,7 +180,7 @@ class connection:
         self._isolation: int | None = None
         self._readonly: bool | None = None
         self._deferrable: bool | None = None
-        self._lock = threading.RLock()
+        self._lock = _ConnectionLock()
         self._tpc_xid: Xid | None = None
         self._entered = False
         self._wire: BlockingConnection | GreenConnection | None = None

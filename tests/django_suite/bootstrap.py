@@ -4,7 +4,7 @@
 Django tests directory as working directory. It imports the settings module first (which applies the
 driver, as a user's settings.py does), refuses to go on unless Django's backend really runs on that
 driver, then runs ``runtests.py`` as ``__main__``: directly in blocking mode, inside a request greenlet
-of a hub in green mode (with spawned, hub-running parallel workers: :mod:`tests.django_suite.green`).
+of a hub in green mode (with forked, hub-running parallel workers: :mod:`tests.django_suite.green`).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from tests.django_suite.green import report_mode, run_in_hub
 
-    multiprocessing.set_start_method("spawn")  # a forked child cannot use this process's reactor
+    multiprocessing.set_start_method("fork")  # each forked worker installs a fresh reactor (green.py)
 
     def in_greenlet() -> int:
         report_mode("main")

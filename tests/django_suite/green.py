@@ -1,11 +1,13 @@
 """Green mode: the whole run, and each parallel worker, inside a request greenlet of a running hub.
 
-The runner's main process runs ``runtests.py`` in :func:`run_in_hub`. Django's ``--parallel`` normally
-forks its workers, but a forked child cannot use its parent's reactor (the hub's at-fork rule), so in
-green mode the workers are *spawned* (``multiprocessing`` start method ``spawn``, which Django's runner
-supports as on macOS) by :class:`GreenDiscoverRunner`, and each spawned worker runs its whole
-multiprocessing loop -- Django's worker initializer (test database clones) and every test -- in
-:func:`run_in_hub` of its own. Every query thus takes the cooperative path; each worker prints its
+The runner's main process runs ``runtests.py`` in :func:`run_in_hub`. Django's ``--parallel`` forks its
+workers (as on Linux by default, and as for the psycopg2 baseline); :class:`GreenDiscoverRunner` builds
+the pool with :class:`GreenForkProcess` workers: each forked worker forgets its parent's hub and reactor
+(greenpsyco's at-fork hook), installs a fresh reactor (:func:`greenpsyco.hub.install_fresh_reactor`:
+the parent's epoll instance, waker and sockets are shared across ``fork()`` and never touched), carries
+the serialized test databases over to its greenlet's connections, and runs its whole multiprocessing
+loop -- Django's worker initializer (test database clones) and every test -- in :func:`run_in_hub` of
+its own. Every query thus takes the cooperative path; each worker prints its
 :func:`greenpsyco.mode` on stderr (``greenpsyco-suite: worker ...``) for the runner to verify.
 """
 
@@ -20,8 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from unittest import mock
 
-from django.db import connections
-from django.test.runner import _init_worker, _run_subsuite
+from django.test.runner import _run_subsuite
 
 from tests.django_suite.testrunner import SuiteDiscoverRunner, SuiteParallelTestSuite
 
@@ -55,53 +56,43 @@ def report_mode(role: str) -> str:
     return mode
 
 
-class GreenSpawnProcess(multiprocessing.context.SpawnProcess):
-    """A spawned pool worker whose whole life (initializer, every task) is a request greenlet."""
+class GreenForkProcess(multiprocessing.context.ForkProcess):
+    """A forked pool worker whose whole life (initializer, every task) is a request greenlet of a hub
+    of its own, on a fresh reactor."""
 
     def run(self) -> None:
-        run_in_hub(self._run_in_greenlet)
+        from django.db import connections
 
-    def _run_in_greenlet(self) -> None:
+        from greenpsyco import hub
+
+        # Django's connections are greenlet-local under greenpsyco: the worker's new request greenlet
+        # gets fresh DatabaseWrapper objects, so what a forked worker inherits on the parent's -- the
+        # serialized test databases (``serialized_rollback``) -- is carried over by hand, as Django's
+        # spawn path passes it to its workers. (The settings dicts are shared and need no copy.)
+        inherited = {
+            alias: connections[alias]._test_serialized_contents
+            for alias in connections
+            if getattr(connections[alias], "_test_serialized_contents", None) is not None
+        }
+        hub.install_fresh_reactor()
+        run_in_hub(lambda: self._run_in_greenlet(inherited))
+
+    def _run_in_greenlet(self, inherited: dict[str, Any]) -> None:
+        from django.db import connections
+
+        for alias, contents in inherited.items():
+            connections[alias]._test_serialized_contents = contents
         report_mode("worker")
-        multiprocessing.context.SpawnProcess.run(self)
+        multiprocessing.context.ForkProcess.run(self)
 
 
-class GreenSpawnContext(multiprocessing.context.SpawnContext):
-    """The ``spawn`` start method, with :class:`GreenSpawnProcess` workers."""
+class GreenForkContext(multiprocessing.context.ForkContext):
+    """The ``fork`` start method, with :class:`GreenForkProcess` workers."""
 
-    Process = GreenSpawnProcess
-
-
-GREEN_CONTEXT = GreenSpawnContext()
+    Process = GreenForkProcess
 
 
-def init_green_worker(
-    counter: Any,
-    initial_settings: Any = None,
-    serialized_contents: Any = None,
-    process_setup: Any = None,
-    process_setup_args: Any = None,
-    debug_mode: Any = None,
-    used_aliases: Any = None,
-) -> None:
-    """Django's worker initializer, plus what it leaves out for a spawned worker on PostgreSQL.
-
-    The parent marks the tests a backend's ``django_test_skips`` / ``django_test_expected_failures``
-    name (``mark_expected_failures_and_skips()`` in ``create_test_db``) on the classes it imported; a
-    forked worker inherits them, a spawned one imports the modules afresh and must mark them again
-    (Django's SQLite backend does this in its own ``setup_worker_connection``; PostgreSQL's does not).
-    """
-    _init_worker(
-        counter,
-        initial_settings,
-        serialized_contents,
-        process_setup,
-        process_setup_args,
-        debug_mode,
-        used_aliases,
-    )
-    for alias in used_aliases if used_aliases is not None else connections:
-        connections[alias].creation.mark_expected_failures_and_skips()
+GREEN_CONTEXT = GreenForkContext()
 
 
 def run_green_subsuite(args: Any) -> Any:
@@ -117,17 +108,18 @@ def run_green_subsuite(args: Any) -> Any:
 class GreenParallelTestSuite(SuiteParallelTestSuite):
     """Django's parallel suite, with its worker pool built in :data:`GREEN_CONTEXT`."""
 
-    init_worker = init_green_worker
     run_subsuite = run_green_subsuite
 
     def run(self, result: Any) -> Any:
-        if multiprocessing.get_start_method() != "spawn":
-            raise RuntimeError("green mode needs multiprocessing's 'spawn' start method (see bootstrap)")
+        if multiprocessing.get_start_method() != "fork":
+            raise RuntimeError(
+                "green mode's workers are forked: multiprocessing's start method must be 'fork'"
+            )
         with mock.patch.object(multiprocessing, "Pool", GREEN_CONTEXT.Pool):
             return super().run(result)
 
 
 class GreenDiscoverRunner(SuiteDiscoverRunner):
-    """Django's test runner whose parallel workers run inside hubs of their own."""
+    """Django's test runner whose (forked) parallel workers run inside hubs of their own."""
 
     parallel_test_suite = GreenParallelTestSuite

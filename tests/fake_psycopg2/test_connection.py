@@ -314,31 +314,8 @@ def test_large_objects(dsn: str, tmp_path: Any) -> None:
 
 
 def test_one_connection_shared_by_threads_is_serialised(dsn: str) -> None:
-    from greenpsyco import hub
-
-    if hub.mode() == "cooperative":
-        # Under --green the connection belongs to the hub thread (DESIGN section 3): other threads get a
-        # clear error instead of sharing it.
-        import greenpsyco.fake_psycopg2 as fake
-
-        conn = fake.connect(dsn)
-        errors: list[BaseException] = []
-
-        def other_thread() -> None:
-            try:
-                conn.cursor().execute("SELECT 1")
-            except BaseException as error:
-                errors.append(error)
-
-        thread = threading.Thread(target=other_thread)
-        thread.start()
-        while thread.is_alive():
-            hub.sleep(0.01)
-        conn.close()
-        assert isinstance(errors[0], fake.ProgrammingError)
-        assert "request greenlet of the hub thread" in str(errors[0])
-        return
-
+    # Under --green the connection is opened in a request greenlet (cooperative) and the threads use it
+    # through the hub's reactor lock (greenpsyco.green), while the hub's thread blocks in join().
     def scenario(pg: Any, dsn: str) -> list[Any]:
         conn = pg.connect(dsn)
         conn.autocommit = True
