@@ -163,6 +163,10 @@ class GreenConnection:
         finally:
             self._owner = None
 
+    def query(self, sql: bytes) -> list[ops.QueryResult]:
+        """``run(ops.simple_query(state, sql))``."""
+        return self.run(ops.simple_query(self.state, sql))
+
     def _send_cancel(self) -> None:
         if not self._conn.broken and not self._conn.closed:
             self._conn.cancel().addErrback(lambda failure: None)

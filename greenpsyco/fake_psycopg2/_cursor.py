@@ -185,9 +185,12 @@ class cursor:
         wire = conn._check_open()
         conn._current_query = sql
         try:
-            results = wire.run(
-                ops.simple_query(wire.state, sql, copy_source=copy_source, copy_sink=copy_sink)
-            )
+            if copy_source is None and copy_sink is None:
+                results = wire.query(sql)
+            else:
+                results = wire.run(
+                    ops.simple_query(wire.state, sql, copy_source=copy_source, copy_sink=copy_sink)
+                )
         except CopyWithoutSource:
             # COPY FROM STDIN through execute(): the wire layer failed the COPY to keep the stream in sync.
             raise exc.ProgrammingError(

@@ -17,6 +17,7 @@ import time
 from collections.abc import Generator, Mapping
 from typing import Any, TypeVar
 
+from greenpsyco.wire import messages as m
 from greenpsyco.wire import ops, tls
 from greenpsyco.wire.auth import AuthRequirements
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, parse_require_auth, resolve
@@ -239,9 +240,33 @@ class BlockingConnection:
         finally:
             self._busy.release()
 
+    def query(self, sql: bytes) -> list[ops.QueryResult]:
+        """``run(ops.simple_query(state, sql))``, the usual round trip done without a generator."""
+        if self._sock is None:
+            raise InterfaceMisuse("connection already closed")
+        if not self._busy.acquire(blocking=False):
+            raise InterfaceMisuse("another operation is in progress on this connection")
+        runner = self._runner
+        try:
+            return runner.query(self.state, m.query(sql))  # m.query refuses a NUL before anything is sent
+        except KeyboardInterrupt:
+            if not runner.clean:
+                self._mark_broken()
+            raise
+        except (ConnectionLost, OSError) as exc:
+            self._mark_broken()
+            if isinstance(exc, OSError):  # not from the session's own I/O (a cancel's, say)
+                raise io_failure(exc, tls=self.tls, reading=True) from exc
+            raise
+        except ProtocolViolation:
+            self._mark_broken()
+            raise
+        finally:
+            self._busy.release()
+
     def execute(self, sql: bytes | str) -> list[ops.QueryResult]:
         data = sql.encode(self.state.encoding) if isinstance(sql, str) else sql
-        return self.run(ops.simple_query(self.state, data))
+        return self.query(data)
 
     def cancel(self, timeout: float = CANCEL_TIMEOUT) -> None:
         """Ask the server to cancel the running statement (safe from any thread)."""
@@ -335,15 +360,55 @@ class _Runner:
             self.sock.close()
             self.sock = None
 
-    def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
+    def query(self, state: ClientState, message: bytes) -> list[ops.QueryResult]:
+        """Send a Query message and read its results: :meth:`run` of :func:`ops.simple_query`, fused.
+
+        The usual round trip (one ``sendall``, one ``recv`` that holds the whole usual response) runs
+        here with no generator; anything else continues in :func:`ops.query_results` under
+        :meth:`run`, from the bytes already received, with the same handling of failures and Ctrl-C.
+        """
+        sock = self.sock
+        if sock is None or self._deadline.at is not None:
+            return self.run(ops.simple_query_message(state, message))
+        self.clean = False
+        try:
+            sock.sendall(message)
+        except OSError as exc:
+            raise io_failure(exc, tls=isinstance(sock, ssl.SSLSocket), reading=False) from None
+        try:
+            data = sock.recv(RECV_SIZE)
+        except KeyboardInterrupt as exc:
+            if self._on_interrupt is None:
+                raise
+            self._on_interrupt()
+            data = sock.recv(RECV_SIZE)  # the server answers the cancel on this stream
+            if data:
+                state.receive(data)
+            return self.run(ops.query_results(state), exc)
+        except OSError as exc:
+            raise io_failure(exc, tls=isinstance(sock, ssl.SSLSocket), reading=True) from None
+        if not data:
+            if not state.framer.buffered:
+                raise ops.connection_lost()
+            return self.run(ops.query_results(state))
+        state.receive(data)
+        results, current, done = ops.quick_results(state)
+        if done:
+            self.clean = True
+            return results
+        return self.run(ops.query_results(state, results, current))
+
+    def run(
+        self, op: Generator[ops.Request, bytes | str | None, T], interrupted: KeyboardInterrupt | None = None
+    ) -> T:
         """Perform the operation's requests until it returns.
 
         Failures of I/O are thrown into the operation (a connect moves on to the next host; a query
         lets them propagate). Ctrl-C while waiting for the server cancels the statement and keeps
         reading; it is re-raised once the operation has finished and the stream is in sync. Ctrl-C at
-        any other point leaves the stream unusable: :attr:`clean` stays False.
+        any other point leaves the stream unusable: :attr:`clean` stays False. ``interrupted`` is a
+        Ctrl-C that already cancelled the statement (in :meth:`query`).
         """
-        interrupted: KeyboardInterrupt | None = None
         answer: bytes | str | None = None
         failure: BaseException | None = None
         self.clean = False
