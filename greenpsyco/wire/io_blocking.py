@@ -12,6 +12,7 @@ import os
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Generator, Mapping
@@ -30,12 +31,14 @@ from greenpsyco.wire.errors import (
     ProtocolViolation,
     ServerError,
 )
-from greenpsyco.wire.messages import NotificationResponse, cancel_request, terminate
+from greenpsyco.wire.messages import MAX_MESSAGE_BODY, NotificationResponse, cancel_request, terminate
 from greenpsyco.wire.protocol import ClientState
 
 T = TypeVar("T")
 
 RECV_SIZE = 1 << 16
+_LENGTH = struct.Struct("!i").pack
+_LONGEST_QUERY = MAX_MESSAGE_BODY - 1
 CANCEL_TIMEOUT = 10.0
 
 
@@ -241,14 +244,52 @@ class BlockingConnection:
             self._busy.release()
 
     def query(self, sql: bytes) -> list[ops.QueryResult]:
-        """``run(ops.simple_query(state, sql))``, the usual round trip done without a generator."""
-        if self._sock is None:
+        """``run(ops.simple_query(state, sql))``, the usual round trip fused.
+
+        One ``sendall``, one ``recv`` that holds the whole usual response, parsed by
+        :func:`ops.quick_results`: no generator. Anything else continues in :func:`ops.query_results`
+        under the runner, from the bytes already received, with the same handling of failures and
+        Ctrl-C as :meth:`run`.
+        """
+        runner = self._runner
+        sock = runner.sock
+        if self._sock is None or sock is None:
             raise InterfaceMisuse("connection already closed")
         if not self._busy.acquire(blocking=False):
             raise InterfaceMisuse("another operation is in progress on this connection")
-        runner = self._runner
+        state = self.state
         try:
-            return runner.query(self.state, m.query(sql))  # m.query refuses a NUL before anything is sent
+            if b"\x00" in sql or len(sql) > _LONGEST_QUERY:
+                message = m.query(sql)  # which refuses it, before anything is sent
+            else:
+                message = b"Q" + _LENGTH(len(sql) + 5) + sql + b"\x00"
+            runner.clean = False
+            try:
+                sock.sendall(message)
+            except OSError as exc:
+                raise io_failure(exc, tls=self.tls, reading=False) from None
+            try:
+                data = sock.recv(RECV_SIZE)
+            except KeyboardInterrupt as exc:
+                if runner._on_interrupt is None:
+                    raise
+                runner._on_interrupt()
+                data = sock.recv(RECV_SIZE)  # the server answers the cancel on this stream
+                if data:
+                    state.receive(data)
+                return runner.run(ops.query_results(state), exc)
+            except OSError as exc:
+                raise io_failure(exc, tls=self.tls, reading=True) from None
+            if not data:
+                if not state.framer.buffered:
+                    raise ops.connection_lost()
+                return runner.run(ops.query_results(state))
+            state.framer.feed(data)
+            results, current, done = ops.quick_results(state)
+            if done:
+                runner.clean = True
+                return results
+            return runner.run(ops.query_results(state, results, current))
         except KeyboardInterrupt:
             if not runner.clean:
                 self._mark_broken()
@@ -359,44 +400,6 @@ class _Runner:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
-
-    def query(self, state: ClientState, message: bytes) -> list[ops.QueryResult]:
-        """Send a Query message and read its results: :meth:`run` of :func:`ops.simple_query`, fused.
-
-        The usual round trip (one ``sendall``, one ``recv`` that holds the whole usual response) runs
-        here with no generator; anything else continues in :func:`ops.query_results` under
-        :meth:`run`, from the bytes already received, with the same handling of failures and Ctrl-C.
-        """
-        sock = self.sock
-        if sock is None or self._deadline.at is not None:
-            return self.run(ops.simple_query_message(state, message))
-        self.clean = False
-        try:
-            sock.sendall(message)
-        except OSError as exc:
-            raise io_failure(exc, tls=isinstance(sock, ssl.SSLSocket), reading=False) from None
-        try:
-            data = sock.recv(RECV_SIZE)
-        except KeyboardInterrupt as exc:
-            if self._on_interrupt is None:
-                raise
-            self._on_interrupt()
-            data = sock.recv(RECV_SIZE)  # the server answers the cancel on this stream
-            if data:
-                state.receive(data)
-            return self.run(ops.query_results(state), exc)
-        except OSError as exc:
-            raise io_failure(exc, tls=isinstance(sock, ssl.SSLSocket), reading=True) from None
-        if not data:
-            if not state.framer.buffered:
-                raise ops.connection_lost()
-            return self.run(ops.query_results(state))
-        state.receive(data)
-        results, current, done = ops.quick_results(state)
-        if done:
-            self.clean = True
-            return results
-        return self.run(ops.query_results(state, results, current))
 
     def run(
         self, op: Generator[ops.Request, bytes | str | None, T], interrupted: KeyboardInterrupt | None = None

@@ -234,14 +234,6 @@ def read_results(
                 raise ProtocolViolation(f"unexpected {type(message).__name__} in a simple query")
 
 
-def simple_query_message(
-    state: ClientState, message: bytes
-) -> Generator[Request, bytes | str | None, list[QueryResult]]:
-    """:func:`simple_query` (with no COPY) of a Query message already made with :func:`messages.query`."""
-    yield message
-    return (yield from query_results(state))
-
-
 def query_results(
     state: ClientState, results: list[QueryResult] | None = None, current: QueryResult | None = None
 ) -> Generator[Request, bytes | str | None, list[QueryResult]]:
