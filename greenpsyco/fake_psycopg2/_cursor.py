@@ -20,7 +20,7 @@ from greenpsyco.fake_psycopg2._connection import STATUS_READY
 from greenpsyco.fake_psycopg2._executemany import executemany as _executemany
 from greenpsyco.fake_psycopg2._objects import Column
 from greenpsyco.fake_psycopg2._typecast import cast as _cast
-from greenpsyco.fake_psycopg2._typecast import row_caster
+from greenpsyco.fake_psycopg2._typecast import recent_row_caster, row_caster
 from greenpsyco.wire import ops
 from greenpsyco.wire.errors import CopyWithoutSource, InterfaceMisuse, ServerError, WireError
 from greenpsyco.wire.messages import FieldDescription
@@ -217,7 +217,11 @@ class cursor:
         if result.description is not None:
             self.description, self._type_oids = _describe(result.description)
             # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
-            self._casts = row_caster(self._type_oids, self, conn._py_encoding)
+            codec = conn._py_encoding
+            casts = None
+            if self.string_types is None and type(conn.string_types) is dict and not conn.string_types:
+                casts = recent_row_caster(self._type_oids, codec)
+            self._casts = casts if casts is not None else row_caster(self._type_oids, self, codec)
             self._rows = rows = result.rows
             self.rowcount = len(rows)
         else:
