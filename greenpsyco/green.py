@@ -131,6 +131,14 @@ class GreenConnection:
 
     def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
         """Run one operation, waiting cooperatively; killed or timed out, the query is cancelled."""
+        return self._wait(op, b"")
+
+    def query(self, sql: bytes) -> list[ops.QueryResult]:
+        """``run(ops.simple_query(state, sql))``, the usual answer read without a generator."""
+        return self._wait(None, sql)
+
+    def _wait(self, op: Generator[ops.Request, bytes | str | None, T] | None, sql: bytes) -> T:
+        """Run ``op``, or the simple query ``sql`` when ``op`` is None."""
         try:
             self._check_context()
             if self._owner is not None:
@@ -139,14 +147,18 @@ class GreenConnection:
                     " operation per connection at a time; give each greenlet its own connection)"
                 )
         except BaseException:
-            op.close()
+            if op is not None:
+                op.close()
             raise
         running = hub.get_hub()
         assert running is not None
         waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
         self._owner = waiter.me
         try:
-            self._conn.run_direct(op, waiter.notify)
+            if op is None:
+                self._conn.query_direct(sql, waiter.notify)
+            else:
+                self._conn.run_direct(op, waiter.notify)
             if not waiter.done:
                 try:
                     waiter.wait()
@@ -162,10 +174,6 @@ class GreenConnection:
             return waiter.value  # type: ignore[no-any-return]
         finally:
             self._owner = None
-
-    def query(self, sql: bytes) -> list[ops.QueryResult]:
-        """``run(ops.simple_query(state, sql))``."""
-        return self.run(ops.simple_query(self.state, sql))
 
     def _send_cancel(self) -> None:
         if not self._conn.broken and not self._conn.closed:
