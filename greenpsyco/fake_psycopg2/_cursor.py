@@ -162,7 +162,7 @@ class cursor:
                 self._declare(query, vars)
                 return
             if type(query) is str and query:
-                sql = query.encode(conn._py_encoding)
+                sql = query.encode(conn._codec or conn._py_encoding)
             else:
                 sql = self._query_bytes(query)
             # Like psycopg2, the previous result and query are dropped before the parameters are adapted.
@@ -179,10 +179,21 @@ class cursor:
         if not sql or sql.isspace():
             raise exc.ProgrammingError("can't execute an empty query")
         self.query = sql
-        self._reset_result()
+        # _reset_result(), inline
+        self._rows = None
+        self._type_oids = []
+        self._caster = None
+        self._casts = None
+        self.description = None
+        self.rowcount = -1
+        self.rownumber = 0
+        self.statusmessage = None
+        self.lastrowid = 0
         if conn.status == STATUS_READY and (not conn._autocommit or conn._entered):
             conn._begin_if_needed()
-        wire = conn._check_open()
+        wire = conn._wire
+        if conn.closed or wire is None:
+            wire = conn._check_open()  # which raises
         conn._current_query = sql
         try:
             if copy_source is None and copy_sink is None:
@@ -214,14 +225,21 @@ class cursor:
             method = "copy_from()" if result.copy.kind == "in" else "copy_to()"
             raise exc.ProgrammingError(f"can't execute {direction}: use the {method} method instead")
         self.statusmessage = result.command_tag
-        if result.description is not None:
-            self.description, self._type_oids = _describe(result.description)
+        fields = result.description
+        if fields is not None:
+            entry = _descriptions.get(id(fields))
+            if entry is not None and entry[0] is fields:  # _describe(), in short
+                self.description = entry[1]
+                self._type_oids = type_oids = entry[2]
+            else:
+                self.description, type_oids = _describe(fields)
+                self._type_oids = type_oids
             # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
-            codec = conn._py_encoding
+            codec = conn._codec or conn._py_encoding
             casts = None
             if self.string_types is None and type(conn.string_types) is dict and not conn.string_types:
-                casts = recent_row_caster(self._type_oids, codec)
-            self._casts = casts if casts is not None else row_caster(self._type_oids, self, codec)
+                casts = recent_row_caster(type_oids, codec)
+            self._casts = casts if casts is not None else row_caster(type_oids, self, codec)
             self._rows = rows = result.rows
             self.rowcount = len(rows)
         else:

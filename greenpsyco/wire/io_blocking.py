@@ -284,7 +284,12 @@ class BlockingConnection:
                 if not state.framer.buffered:
                     raise ops.connection_lost()
                 return runner.run(ops.query_results(state))
-            state.framer.feed(data)
+            framer = state.framer
+            if framer._pos >= len(framer._buffer) and not framer._chunks:  # Framer.feed, in short
+                framer._buffer = data
+                framer._pos = 0
+            else:
+                framer.feed(data)
             results, current, done = ops.quick_results(state)
             if done:
                 runner.clean = True

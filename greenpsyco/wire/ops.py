@@ -273,6 +273,7 @@ def quick_results(state: ClientState) -> tuple[list[QueryResult], QueryResult | 
     size = len(buffer)
     longest = framer.max_body + 4
     tags = state.command_tags
+    descriptions = state._descriptions
     while size - pos >= 5:
         code = buffer[pos]
         (length,) = _LENGTH_AT(buffer, pos + 1)
@@ -282,9 +283,13 @@ def quick_results(state: ClientState) -> tuple[list[QueryResult], QueryResult | 
         if code == _ROW_DESCRIPTION:
             if length > longest or current is not None:
                 break
-            fields = state.row_description(buffer[pos + 5 : end])
+            body = buffer[pos + 5 : end]
+            fields = descriptions.get(body)
+            if fields is None:
+                framer._pos = pos  # where a malformed message leaves the stream
+                fields = state.row_description(body)
             current = QueryResult(fields)
-            decode = m.row_decoder(len(fields))
+            decode = _ROW_DECODERS.get(len(fields)) or m.row_decoder(len(fields))
             append = current.rows.append
             pos = end
             while size - pos >= 5 and buffer[pos] == 0x44:  # D: as Framer.take_rows
@@ -309,8 +314,8 @@ def quick_results(state: ClientState) -> tuple[list[QueryResult], QueryResult | 
             current.command_tag = tag
             results.append(current)
             current = None
-        elif code == _READY_FOR_QUERY and current is None:
-            status = m.READY_STATUSES.get(buffer[pos + 5 : end])
+        elif code == _READY_FOR_QUERY and current is None and length == 5:
+            status = _READY_BYTES.get(buffer[pos + 5])
             if status is None:
                 break
             framer._pos = end
@@ -321,6 +326,10 @@ def quick_results(state: ClientState) -> tuple[list[QueryResult], QueryResult | 
         pos = end
     framer._pos = pos
     return results, current, False
+
+
+_READY_BYTES: Final = {status[0]: text for status, text in m.READY_STATUSES.items()}
+_ROW_DECODERS: Final = m._ROW_DECODERS
 
 
 PIPELINE_BATCH_BYTES: Final = 64 * 1024
