@@ -156,7 +156,9 @@ class cursor:
         return interpolate(data, params, self.connection, cursor=self)
 
     def execute(self, query: str | bytes, vars: Any = None) -> None:
-        conn = self._check()
+        conn = self.connection
+        if self.closed or conn.closed:
+            conn = self._check()  # which raises
         with conn._lock:
             if self.name is not None:
                 self._declare(query, vars)
@@ -370,9 +372,20 @@ class cursor:
         caster = self._caster
         rows = self._rows
         if caster is None or rows is None or self.closed or self.connection.closed:
-            rows = self._ready_rows()
-            caster = self._caster
-            assert caster is not None
+            casts = self._casts
+            if (
+                caster is None
+                and casts is not None
+                and rows is not None
+                and self.row_factory is None
+                and not self.closed
+                and not self.connection.closed
+            ):
+                caster = self._caster = casts  # the first fetch of a result: _ready_rows(), in short
+            else:
+                rows = self._ready_rows()
+                caster = self._caster
+                assert caster is not None
         number = self.rownumber
         if number >= self.rowcount or number >= len(rows):  # see _limit
             return None
