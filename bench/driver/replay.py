@@ -124,7 +124,7 @@ def main() -> None:
         setup = fake_psycopg2.connect(dsn)
         setup.autocommit = True
         with setup.cursor() as cur:
-            for sql in w.setup_sql(w.Sizes(fetch=args.fetch_rows)):
+            for sql in w.setup_sql(w.Sizes(fetch=args.fetch_rows, copy=1)):
                 cur.execute(sql)
         setup.close()
         conn = fake_psycopg2.connect(dsn)
