@@ -168,10 +168,27 @@ class GreenConnection:
         """
         if self._in_other_thread():
             return self._run_in_other_thread(op)
+        return self._wait(op, b"")
+
+    def query(self, sql: bytes) -> list[ops.QueryResult]:
+        """``run(ops.simple_query(state, sql))``, the usual answer read without a generator.
+
+        Call from: as :meth:`run`.
+        """
+        if self._in_other_thread():
+            return self._run_in_other_thread(ops.simple_query(self.state, sql))
+        return self._wait(None, sql)
+
+    def _wait(self, op: Generator[ops.Request, bytes | str | None, T] | None, sql: bytes) -> T:
+        """Run ``op``, or the simple query ``sql`` when ``op`` is None, waiting cooperatively.
+
+        Call from: a request greenlet of the hub's thread.
+        """
         try:
             self._check_context()
         except BaseException:
-            op.close()
+            if op is not None:
+                op.close()
             raise
         running = hub.get_hub()
         assert running is not None
@@ -180,7 +197,8 @@ class GreenConnection:
         def start() -> None:
             # Under the reactor lock: another thread may be taking a turn at this connection.
             if self._owner is not None:
-                op.close()
+                if op is not None:
+                    op.close()
                 raise InterfaceMisuse(
                     "another greenlet is using this connection: a query is in flight (greenpsyco allows one"
                     " operation per connection at a time; give each greenlet its own connection)"
@@ -189,7 +207,10 @@ class GreenConnection:
                     " one operation per connection at a time)"
                 )
             self._owner = waiter.me
-            self._conn.run_direct(op, waiter.notify)
+            if op is None:
+                self._conn.query_direct(sql, waiter.notify)
+            else:
+                self._conn.run_direct(op, waiter.notify)
 
         running.call_exclusive(start)
         try:

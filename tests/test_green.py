@@ -599,3 +599,39 @@ def test_a_server_that_does_not_answer_the_cancel_leaves_the_connection_marked_b
     assert seen["closed"] == 2
     assert seen["next_use"] == "InterfaceError"
     assert 4 < float(str(seen["waited"])) < 15  # DRAIN_TIMEOUT is 5 s
+
+
+def test_queries_whose_answers_are_unusual_or_split_read_as_in_blocking_mode(dsn: str) -> None:
+    """The cooperative simple query reads its usual answer without a generator; a notice, an error, an
+    empty query, several statements and a result spread over many reads take the general path."""
+    body = """
+        def scenario():
+            conn = psycopg2.connect(DSN)
+            conn.autocommit = True
+            cur = conn.cursor()
+            seen = []
+            cur.execute("SELECT 1")
+            seen.append(cur.fetchone())
+            cur.execute("DO $$ BEGIN RAISE NOTICE 'hello'; END $$; SELECT 2")
+            seen += [cur.fetchall(), conn.notices[-1]]
+            try:
+                cur.execute("SELECT 1/0")
+            except psycopg2.Error as exc:
+                seen.append(exc.pgcode)
+            cur.execute("SELECT 3; ; SELECT 'x', NULL")
+            seen.append(cur.fetchall())
+            cur.execute("SELECT g, repeat('y', 100) FROM generate_series(1, 20000) g")
+            rows = cur.fetchall()
+            seen.append([len(rows), rows[0], rows[-1]])
+            cur.execute("SELECT 4")
+            seen.append(cur.fetchone())
+            conn.close()
+            return seen
+
+        blocking = scenario()
+        print(json.dumps({"green": hub.run(scenario), "blocking": blocking, "mode": hub.mode()}))
+        """
+    seen = run_scenario(dsn, body)
+    assert seen["green"] == seen["blocking"]
+    assert seen["blocking"][0] == [1]
+    assert seen["blocking"][3] == "22012"

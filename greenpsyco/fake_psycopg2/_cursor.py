@@ -20,7 +20,7 @@ from greenpsyco.fake_psycopg2._connection import STATUS_READY
 from greenpsyco.fake_psycopg2._executemany import executemany as _executemany
 from greenpsyco.fake_psycopg2._objects import Column
 from greenpsyco.fake_psycopg2._typecast import cast as _cast
-from greenpsyco.fake_psycopg2._typecast import row_caster
+from greenpsyco.fake_psycopg2._typecast import recent_row_caster, row_caster
 from greenpsyco.wire import ops
 from greenpsyco.wire.errors import CopyWithoutSource, InterfaceMisuse, ServerError, WireError
 from greenpsyco.wire.messages import FieldDescription
@@ -156,13 +156,15 @@ class cursor:
         return interpolate(data, params, self.connection, cursor=self)
 
     def execute(self, query: str | bytes, vars: Any = None) -> None:
-        conn = self._check()
+        conn = self.connection
+        if self.closed or conn.closed:
+            conn = self._check()  # which raises
         with conn._lock:
             if self.name is not None:
                 self._declare(query, vars)
                 return
             if type(query) is str and query:
-                sql = query.encode(conn._py_encoding)
+                sql = query.encode(conn._codec or conn._py_encoding)
             else:
                 sql = self._query_bytes(query)
             # Like psycopg2, the previous result and query are dropped before the parameters are adapted.
@@ -179,15 +181,29 @@ class cursor:
         if not sql or sql.isspace():
             raise exc.ProgrammingError("can't execute an empty query")
         self.query = sql
-        self._reset_result()
+        # _reset_result(), inline
+        self._rows = None
+        self._type_oids = []
+        self._caster = None
+        self._casts = None
+        self.description = None
+        self.rowcount = -1
+        self.rownumber = 0
+        self.statusmessage = None
+        self.lastrowid = 0
         if conn.status == STATUS_READY and (not conn._autocommit or conn._entered):
             conn._begin_if_needed()
-        wire = conn._check_open()
+        wire = conn._wire
+        if conn.closed or wire is None:
+            wire = conn._check_open()  # which raises
         conn._current_query = sql
         try:
-            results = wire.run(
-                ops.simple_query(wire.state, sql, copy_source=copy_source, copy_sink=copy_sink)
-            )
+            if copy_source is None and copy_sink is None:
+                results = wire.query(sql)
+            else:
+                results = wire.run(
+                    ops.simple_query(wire.state, sql, copy_source=copy_source, copy_sink=copy_sink)
+                )
         except CopyWithoutSource:
             # COPY FROM STDIN through execute(): the wire layer failed the COPY to keep the stream in sync.
             raise exc.ProgrammingError(
@@ -211,10 +227,21 @@ class cursor:
             method = "copy_from()" if result.copy.kind == "in" else "copy_to()"
             raise exc.ProgrammingError(f"can't execute {direction}: use the {method} method instead")
         self.statusmessage = result.command_tag
-        if result.description is not None:
-            self.description, self._type_oids = _describe(result.description)
+        fields = result.description
+        if fields is not None:
+            entry = _descriptions.get(id(fields))
+            if entry is not None and entry[0] is fields:  # _describe(), in short
+                self.description = entry[1]
+                self._type_oids = type_oids = entry[2]
+            else:
+                self.description, type_oids = _describe(fields)
+                self._type_oids = type_oids
             # psycopg2 picks the typecasters when the result arrives (a later register_type is not seen).
-            self._casts = row_caster(self._type_oids, self, conn._py_encoding)
+            codec = conn._codec or conn._py_encoding
+            casts = None
+            if self.string_types is None and type(conn.string_types) is dict and not conn.string_types:
+                casts = recent_row_caster(type_oids, codec)
+            self._casts = casts if casts is not None else row_caster(type_oids, self, codec)
             self._rows = rows = result.rows
             self.rowcount = len(rows)
         else:
@@ -345,9 +372,20 @@ class cursor:
         caster = self._caster
         rows = self._rows
         if caster is None or rows is None or self.closed or self.connection.closed:
-            rows = self._ready_rows()
-            caster = self._caster
-            assert caster is not None
+            casts = self._casts
+            if (
+                caster is None
+                and casts is not None
+                and rows is not None
+                and self.row_factory is None
+                and not self.closed
+                and not self.connection.closed
+            ):
+                caster = self._caster = casts  # the first fetch of a result: _ready_rows(), in short
+            else:
+                rows = self._ready_rows()
+                caster = self._caster
+                assert caster is not None
         number = self.rownumber
         if number >= self.rowcount or number >= len(rows):  # see _limit
             return None

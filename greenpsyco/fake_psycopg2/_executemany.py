@@ -25,7 +25,7 @@ from greenpsyco.wire import ops
 from greenpsyco.wire.errors import WireError
 
 _PIPELINED_VERBS = frozenset((b"insert", b"update", b"delete", b"merge"))
-PACK = 16  # statements per Query message
+PACK = 64  # statements per Query message
 _END: Any = object()
 
 

@@ -1318,7 +1318,45 @@ def row_caster(
     fn = shape.by_codec.get(codec)
     if fn is None:  # no caster of this shape needs the cursor: one function serves every cursor
         fn = shape.by_codec[codec] = shape.make(None, codec, _typecast_cast, Decimal, shape.bound)
+    if not _has_own_registry(cursor):
+        if len(_RECENT) >= _ROW_MAKERS_MAX:
+            _RECENT.clear()
+        _RECENT[id(type_oids)] = (type_oids, codec, tuple(map(string_types.get, type_oids)), fn)
     return fn
+
+
+# The row function last made for a list of type OIDs (the cursor's description cache keeps one list
+# per result shape) from the global registry alone, by the list's id (the entry keeps the list alive):
+# with the codec and the registry's entries it was made from.
+_RECENT: dict[int, tuple[Sequence[int], str, tuple[Any, ...], Any]] = {}
+
+
+def recent_row_caster(type_oids: Sequence[int], codec: str) -> Any:
+    """What :func:`row_caster` gives for these OIDs and codec when neither the cursor nor its
+    connection has a registry of its own (the caller checks that), if it made one lately and the global
+    registry still holds the same casters for them (by identity); else None."""
+    recent = _RECENT.get(id(type_oids))
+    if recent is None or recent[1] != codec:
+        return None
+    found = recent[2]
+    get = string_types.get
+    index = 0  # not zip(): a third of the time for the usual one or two columns
+    for oid in type_oids:
+        if get(oid) is not found[index]:
+            return None
+        index += 1  # noqa: SIM113
+    return recent[3]
+
+
+def _has_own_registry(cursor: Any) -> bool:
+    """Whether :func:`_resolve` would look at the cursor's or its connection's registry first."""
+    if cursor is None:
+        return False
+    registry = getattr(cursor, "string_types", None)
+    if isinstance(registry, dict) and registry:
+        return True
+    registry = getattr(getattr(cursor, "connection", None), "string_types", None)
+    return isinstance(registry, dict) and bool(registry)
 
 
 class _Shape(NamedTuple):

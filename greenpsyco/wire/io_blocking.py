@@ -12,11 +12,13 @@ import os
 import select
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Generator, Mapping
 from typing import Any, TypeVar
 
+from greenpsyco.wire import messages as m
 from greenpsyco.wire import ops, tls
 from greenpsyco.wire.auth import AuthRequirements
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, parse_require_auth, resolve
@@ -35,6 +37,7 @@ from greenpsyco.wire.protocol import ClientState
 T = TypeVar("T")
 
 RECV_SIZE = 1 << 16
+_LENGTH = struct.Struct("!i").pack
 CANCEL_TIMEOUT = 10.0
 
 
@@ -239,9 +242,76 @@ class BlockingConnection:
         finally:
             self._busy.release()
 
+    def query(self, sql: bytes) -> list[ops.QueryResult]:
+        """``run(ops.simple_query(state, sql))``, the usual round trip fused.
+
+        One ``sendall``, one ``recv`` that holds the whole usual response, parsed by
+        :func:`ops.quick_results`: no generator. Anything else continues in :func:`ops.query_results`
+        under the runner, from the bytes already received, with the same handling of failures and
+        Ctrl-C as :meth:`run`.
+        """
+        runner = self._runner
+        sock = runner.sock
+        if self._sock is None or sock is None:
+            raise InterfaceMisuse("connection already closed")
+        if not self._busy.acquire(blocking=False):
+            raise InterfaceMisuse("another operation is in progress on this connection")
+        state = self.state
+        try:
+            if b"\x00" in sql or len(sql) >= m.MAX_MESSAGE_BODY:  # read live: tests lower the limit
+                message = m.query(sql)  # which refuses it, before anything is sent
+            else:
+                message = b"Q" + _LENGTH(len(sql) + 5) + sql + b"\x00"
+            runner.clean = False
+            try:
+                sock.sendall(message)
+            except OSError as exc:
+                raise io_failure(exc, tls=self.tls, reading=False) from None
+            try:
+                data = sock.recv(RECV_SIZE)
+            except KeyboardInterrupt as exc:
+                if runner._on_interrupt is None:
+                    raise
+                runner._on_interrupt()
+                data = sock.recv(RECV_SIZE)  # the server answers the cancel on this stream
+                if data:
+                    state.receive(data)
+                return runner.run(ops.query_results(state), exc)
+            except OSError as exc:
+                raise io_failure(exc, tls=self.tls, reading=True) from None
+            if not data:
+                if not state.framer.buffered:
+                    raise ops.connection_lost()
+                return runner.run(ops.query_results(state))
+            framer = state.framer
+            if framer._pos >= len(framer._buffer) and not framer._chunks:  # Framer.feed, in short
+                framer._buffer = data
+                framer._pos = 0
+            else:
+                framer.feed(data)
+            results, current, done = ops.quick_results(state)
+            if done:
+                runner.clean = True
+                return results
+            return runner.run(ops.query_results(state, results, current))
+        except KeyboardInterrupt:
+            if not runner.clean:
+                self._mark_broken()
+            raise
+        except (ConnectionLost, OSError) as exc:
+            self._mark_broken()
+            if isinstance(exc, OSError):  # not from the session's own I/O (a cancel's, say)
+                raise io_failure(exc, tls=self.tls, reading=True) from exc
+            raise
+        except ProtocolViolation:
+            self._mark_broken()
+            raise
+        finally:
+            self._busy.release()
+
     def execute(self, sql: bytes | str) -> list[ops.QueryResult]:
         data = sql.encode(self.state.encoding) if isinstance(sql, str) else sql
-        return self.run(ops.simple_query(self.state, data))
+        return self.query(data)
 
     def cancel(self, timeout: float = CANCEL_TIMEOUT) -> None:
         """Ask the server to cancel the running statement (safe from any thread)."""
@@ -335,15 +405,17 @@ class _Runner:
             self.sock.close()
             self.sock = None
 
-    def run(self, op: Generator[ops.Request, bytes | str | None, T]) -> T:
+    def run(
+        self, op: Generator[ops.Request, bytes | str | None, T], interrupted: KeyboardInterrupt | None = None
+    ) -> T:
         """Perform the operation's requests until it returns.
 
         Failures of I/O are thrown into the operation (a connect moves on to the next host; a query
         lets them propagate). Ctrl-C while waiting for the server cancels the statement and keeps
         reading; it is re-raised once the operation has finished and the stream is in sync. Ctrl-C at
-        any other point leaves the stream unusable: :attr:`clean` stays False.
+        any other point leaves the stream unusable: :attr:`clean` stays False. ``interrupted`` is a
+        Ctrl-C that already cancelled the statement (in :meth:`query`).
         """
-        interrupted: KeyboardInterrupt | None = None
         answer: bytes | str | None = None
         failure: BaseException | None = None
         self.clean = False

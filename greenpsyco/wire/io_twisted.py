@@ -21,6 +21,7 @@ from twisted.internet.interfaces import IHandshakeListener, IPushProducer
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from greenpsyco.wire import messages as m
 from greenpsyco.wire import ops, tls
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, resolve
 from greenpsyco.wire.errors import (
@@ -157,6 +158,7 @@ class _Pump:
         self.tls_active = False
         self.socket_fd = -1
         self.idle_loss = ops.LOST_MESSAGE  # how the stream ended while no operation ran
+        self.quick = False  # a query was sent and ``op`` (ops.query_results, not started) awaits its answer
 
     # -- IPushProducer: back-pressure from the transport ---------------------------------------
 
@@ -195,6 +197,33 @@ class _Pump:
         self.notify = notify
         self.advance(None)
 
+    def start_query(self, sql: bytes, notify: Callable[[Any, BaseException | None], object]) -> None:
+        """:meth:`start_direct` of ``ops.simple_query(state, sql)``, with the usual answer read by
+        :func:`ops.quick_results` when it arrives: no generator runs unless the answer is unusual."""
+        transport = self.transport
+        state = self.state
+        if (
+            self.op is not None
+            or self.broken
+            or transport is None
+            or transport.lost
+            or self.inbox
+            or self.ended
+            or state is None
+        ):
+            self.start_direct(ops.simple_query(state or ClientState(), sql), notify)
+            return
+        try:
+            message = m.query(sql)
+        except Exception as exc:
+            notify(None, exc)
+            return
+        self.op = ops.query_results(state)
+        self.notify = notify
+        self.quick = True
+        self.waiting_read = True
+        self._write(transport.raw, message)
+
     def start(self, op: Generator[ops.Request, bytes | str | None, T]) -> defer.Deferred[T]:
         if self.op is not None:
             op.close()
@@ -213,6 +242,28 @@ class _Pump:
         """Feed the operation until it must wait (READ or a connection), or it finishes."""
         op = self.op
         assert op is not None
+        if self.quick:  # the answer to a query sent by start_query
+            self.quick = False
+            try:
+                if answer and failure is None:
+                    state = self.state
+                    assert state is not None
+                    assert isinstance(answer, bytes)
+                    state.receive(answer)
+                    results, current, done = ops.quick_results(state)
+                    if done:
+                        self._finish(results, None)
+                        return
+                    op = self.op = ops.query_results(state, results, current)  # not started: sent None
+                    answer = None
+                else:
+                    next(op)  # to its first READ, which gets ``answer`` or ``failure`` below
+            except StopIteration as stop:
+                self._finish(stop.value, None)
+                return
+            except BaseException as exc:
+                self._finish(None, exc)
+                return
         while True:
             try:
                 request = op.throw(failure) if failure is not None else op.send(answer)
@@ -286,6 +337,7 @@ class _Pump:
 
     def _finish(self, value: Any, failure: BaseException | None) -> None:
         notify, self.notify = self.notify, None
+        self.quick = False
         result, self.result, self.op = self.result, None, None
         self.waiting_read = False
         self.blocked_on_write = False
@@ -586,6 +638,14 @@ class TwistedConnection:
             notify(None, InterfaceMisuse("connection already closed"))
             return
         self._pump.start_direct(op, notify)
+
+    def query_direct(self, sql: bytes, notify: Callable[[Any, BaseException | None], object]) -> None:
+        """:meth:`run_direct` of ``ops.simple_query(state, sql)``, the usual answer read without a
+        generator."""
+        if self._pump.transport is None and not self._pump.broken:
+            notify(None, InterfaceMisuse("connection already closed"))
+            return
+        self._pump.start_query(sql, notify)
 
     def execute(self, sql: bytes | str) -> defer.Deferred[list[ops.QueryResult]]:
         data = sql.encode(self.state.encoding) if isinstance(sql, str) else sql

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
@@ -148,23 +149,31 @@ def read_results(
     state: ClientState,
     copy_source: CopySource | None = None,
     copy_sink: CopySink | None = None,
+    start: tuple[list[QueryResult], QueryResult | None] | None = None,
 ) -> Generator[Request, bytes | str | None, tuple[list[QueryResult], BaseException | None]]:
     """The results of one Query message, up to its ReadyForQuery, and what failed (or None).
 
     The failure is the server's first error, or what went wrong on our side of a COPY (which wins: the
-    server's error then only reports the CopyFail). Only a lost connection is raised here.
+    server's error then only reports the CopyFail). Only a lost connection is raised here. ``start``
+    is what :func:`quick_results` read of the response before it stopped.
     """
-    results: list[QueryResult] = []
-    current = QueryResult()
+    decode: m.RowDecoder | None = None  # set while a result's rows arrive
+    if start is None:
+        results: list[QueryResult] = []
+        current = QueryResult()
+    else:
+        results, started = start
+        current = QueryResult() if started is None else started
+        if current.description is not None:
+            decode = m.row_decoder(len(current.description))
     rows = current.rows
-    fresh = True  # `current` has seen nothing yet: no need to replace it
+    fresh = True  # `current` has seen nothing yet (or only its RowDescription): no need to replace it
     error: ServerError | None = None
     pending: BaseException | None = None
     framer = state.framer
     next_frame = framer.next_frame
     take_rows = framer.take_rows
     decode_row = m.decode_data_row
-    decode: m.RowDecoder | None = None  # set while a result's rows arrive
     ready_statuses = m.READY_STATUSES
     while True:
         if decode is not None:
@@ -223,6 +232,104 @@ def read_results(
                     raise ProtocolViolation("CopyBothResponse outside replication")
             else:
                 raise ProtocolViolation(f"unexpected {type(message).__name__} in a simple query")
+
+
+def query_results(
+    state: ClientState, results: list[QueryResult] | None = None, current: QueryResult | None = None
+) -> Generator[Request, bytes | str | None, list[QueryResult]]:
+    """:func:`simple_query` after its Query message was sent, from what is buffered; ``results`` and
+    ``current`` are what :func:`quick_results` already read of the response."""
+    results, failure = yield from read_results(
+        state, start=(results, current) if results is not None else None
+    )
+    if failure is not None:
+        raise failure
+    return results
+
+
+_LENGTH_AT = struct.Struct("!i").unpack_from
+_SHORT_LIMIT: Final = 30000 + 4  # framing's limit for a message type that is always short, with the length
+
+
+def quick_results(state: ClientState) -> tuple[list[QueryResult], QueryResult | None, bool]:
+    """Read the usual response to a Query message from the receive buffer: ``(results, current, done)``.
+
+    The usual response is RowDescription, DataRows, CommandComplete (for each statement), then
+    ReadyForQuery: it is parsed here in one loop straight from the buffer, with no generator and no
+    ``(type, body)`` tuple per message. It stops at the end of the buffered bytes or at the first
+    message of any other kind (an error, a notice, a COPY, an empty query, one that framing would
+    refuse), which stays buffered: ``done`` is then False, and :func:`query_results` goes on from
+    there with ``results`` (the statements completed so far) and ``current`` (the one whose rows are
+    arriving, or None). A malformed DataRow or CommandComplete raises :class:`ProtocolViolation`, as
+    it would there.
+    """
+    framer = state.framer
+    results: list[QueryResult] = []
+    current: QueryResult | None = None
+    if framer._chunks:
+        return results, current, False
+    buffer = framer._buffer
+    pos = framer._pos
+    size = len(buffer)
+    longest = framer.max_body + 4
+    tags = state.command_tags
+    descriptions = state._descriptions
+    while size - pos >= 5:
+        code = buffer[pos]
+        (length,) = _LENGTH_AT(buffer, pos + 1)
+        end = pos + 1 + length
+        if end > size or length < 4:
+            break
+        if code == _ROW_DESCRIPTION:
+            if length > longest or current is not None:
+                break
+            body = buffer[pos + 5 : end]
+            fields = descriptions.get(body)
+            if fields is None:
+                framer._pos = pos  # where a malformed message leaves the stream
+                fields = state.row_description(body)
+            current = QueryResult(fields)
+            decode = _ROW_DECODERS.get(len(fields)) or m.row_decoder(len(fields))
+            append = current.rows.append
+            pos = end
+            while size - pos >= 5 and buffer[pos] == 0x44:  # D: as Framer.take_rows
+                (length,) = _LENGTH_AT(buffer, pos + 1)
+                end = pos + 1 + length
+                if end > size or length < 4 or length > longest:
+                    break
+                framer._pos = pos  # where a malformed row leaves the stream
+                append(decode(buffer, pos + 5, end))
+                pos = end
+            continue
+        if length > _SHORT_LIMIT:
+            break
+        if code == _COMMAND_COMPLETE:
+            body = buffer[pos + 5 : end]
+            tag = tags.get(body)
+            if tag is None:
+                framer._pos = pos
+                tag = state.command_tag(body)
+            if current is None:
+                current = QueryResult()
+            current.command_tag = tag
+            results.append(current)
+            current = None
+        elif code == _READY_FOR_QUERY and current is None and length == 5:
+            status = _READY_BYTES.get(buffer[pos + 5])
+            if status is None:
+                break
+            framer._pos = end
+            state.transaction_status = status
+            return results, None, True
+        else:
+            break
+        pos = end
+    framer._pos = pos
+    return results, current, False
+
+
+_READY_BYTES: Final = {status[0]: text for status, text in m.READY_STATUSES.items()}
+_ROW_DECODERS: Final = m._ROW_DECODERS
 
 
 PIPELINE_BATCH_BYTES: Final = 64 * 1024

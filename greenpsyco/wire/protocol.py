@@ -47,6 +47,7 @@ class ClientState:
         self.on_notification: Callable[[m.NotificationResponse], None] | None = None
         self.on_parameter: Callable[[str, str], None] | None = None
         self._descriptions: dict[bytes, tuple[m.FieldDescription, ...]] = {}
+        self.command_tags: dict[bytes, str] = {}  # CommandComplete bodies decoded lately
 
     # -- input --------------------------------------------------------------------------------
 
@@ -95,6 +96,14 @@ class ClientState:
             self._descriptions[body] = fields
         return fields
 
+    def command_tag(self, body: bytes) -> str:
+        """Decode a CommandComplete's tag, remembering recent ones in :attr:`command_tags`."""
+        tag = m.decode_command_tag(body, self.encoding)
+        if len(self.command_tags) >= DESCRIPTION_CACHE_SIZE:
+            self.command_tags.clear()
+        self.command_tags[body] = tag
+        return tag
+
     def _absorb(self, message: m.BackendMessage) -> None:
         if isinstance(message, m.ParameterStatus):
             self.set_parameter(message.name, message.value)
@@ -113,6 +122,7 @@ class ClientState:
     def set_parameter(self, name: str, value: str) -> None:
         if name == "client_encoding":
             self._descriptions.clear()  # column names decode differently now
+            self.command_tags.clear()
             try:
                 self.encoding = python_codec(value)
             except LookupError as exc:

@@ -43,3 +43,17 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "driver_rate_ratios.png").stat().st_size > 0
         assert (tmp_path / "driver_cpu_ratios.png").stat().st_size > 0
+
+
+def test_replayed_socket_micro_benchmark_runs() -> None:
+    """bench.driver.replay replays each recorded answer and checks it reads what the real one read."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.driver.replay", "--rounds", "1", "--count", "200", "--fetch-rows", "9"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["select1", "params", "fetch"]

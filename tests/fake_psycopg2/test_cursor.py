@@ -208,3 +208,35 @@ def test_errors_carry_cursor_and_statement_position(dsn: str) -> None:
         return seen
 
     compare(scenario, dsn)
+
+
+def test_registry_edits_between_results_of_one_shape_are_seen(dsn: str) -> None:
+    """A repeated result shape reuses its row function only while the registries are unchanged."""
+
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        ext = pg.extensions
+        conn = pg.connect(dsn)
+        cur, other = conn.cursor(), conn.cursor()
+        sql = "SELECT 7::int4, 'x'::text"
+        seen: list[Any] = []
+        saved = ext.string_types[23]
+        try:
+            for step in range(6):
+                if step == 1:
+                    ext.string_types[23] = ext.new_type((23,), "G", lambda s, c: ("global", s))
+                elif step == 2:
+                    ext.register_type(ext.new_type((23,), "C", lambda s, c: ("conn", s)), conn)
+                elif step == 3:
+                    ext.register_type(ext.new_type((25,), "K", lambda s, c: ("cursor", s)), cur)
+                elif step == 4:
+                    ext.string_types[23] = saved
+                    del conn.string_types[23]
+                for c in (cur, other, conn.cursor()):
+                    c.execute(sql)
+                    seen.append(c.fetchone())
+        finally:
+            ext.string_types[23] = saved
+            conn.close()
+        return seen
+
+    compare(scenario, dsn)

@@ -88,6 +88,101 @@ def test_simple_query_gives_the_same_result_for_any_split(sizes: list[int]) -> N
     assert result.rows == [(b"1", b"x"), (b"2", None)]
 
 
+QUICK_RESPONSES = {
+    "rows": query_response(),
+    "statements": [
+        sb.command_complete("BEGIN"),
+        sb.row_description(("x", 23)),
+        sb.data_row(b"7"),
+        sb.command_complete("SELECT 1"),
+        sb.row_description(("y", 25), ("z", 23)),
+        sb.command_complete("SELECT 0"),
+        sb.ready("T"),
+    ],
+    "notice between rows": [
+        sb.row_description(("x", 23)),
+        sb.data_row(b"1"),
+        sb.notice("careful"),
+        sb.data_row(b"2"),
+        sb.command_complete("SELECT 2"),
+        sb.parameter_status("TimeZone", "UTC"),
+        sb.ready("I"),
+    ],
+    "empty query": [
+        sb.command_complete("BEGIN"),
+        sb.empty_query(),
+        sb.command_complete("SET"),
+        sb.ready("T"),
+    ],
+    "error after rows": [
+        sb.row_description(("x", 23)),
+        sb.data_row(b"1"),
+        sb.error(),
+        sb.ready("E"),
+    ],
+}
+
+
+def _outcome(run: Any) -> Any:
+    try:
+        results = run()
+    except ServerError as exc:
+        return ("error", exc.sqlstate)
+    return [(r.description, r.rows, r.command_tag, r.empty_query) for r in results]
+
+
+@settings(max_examples=80)
+@given(st.sampled_from(sorted(QUICK_RESPONSES)), st.integers(min_value=0, max_value=200))
+def test_quick_results_then_query_results_read_what_simple_query_reads(name: str, split: int) -> None:
+    """The blocking driver's fused round trip: quick_results reads what it can of the first bytes
+    received, query_results the rest; the outcome and the session state are simple_query's."""
+    data = b"".join(QUICK_RESPONSES[name])
+    split = min(split, len(data))
+    general = ClientState()
+    expected = _outcome(lambda: Script([data]).run(ops.simple_query(general, b"q")))
+
+    state = ClientState()
+    notices: list[dict[str, str]] = []
+    state.on_notice = notices.append
+
+    def fused() -> list[ops.QueryResult]:
+        state.receive(data[:split])
+        results, current, done = ops.quick_results(state)
+        if done:
+            assert split == len(data)
+            return results
+        return Script([data[split:]] if split < len(data) else []).run(
+            ops.query_results(state, results, current)
+        )
+
+    assert _outcome(fused) == expected
+    assert state.transaction_status == general.transaction_status
+    assert state.parameters == general.parameters
+    assert notices == list(general.notices)
+    assert state.framer.buffered == 0
+
+
+def test_quick_results_reads_nothing_but_the_usual_messages() -> None:
+    state = ClientState()
+    state.receive(sb.notice("first") + b"".join(query_response()))
+    assert ops.quick_results(state) == ([], None, False)
+    assert state.framer.buffered == len(sb.notice("first") + b"".join(query_response()))
+    state = ClientState()
+    state.receive(b"".join(query_response()))
+    results, current, done = ops.quick_results(state)
+    assert done
+    assert current is None
+    assert results[0].rows == [(b"1", b"x"), (b"2", None)]
+    assert state.command_tags == {b"SELECT 2\x00": "SELECT 2"}
+
+
+def test_quick_results_refuses_a_malformed_command_complete() -> None:
+    state = ClientState()
+    state.receive(sb.frame(b"C", b"SELECT\x001\x00") + sb.ready("I"))
+    with pytest.raises(ProtocolViolation):
+        ops.quick_results(state)
+
+
 def test_several_statements_and_an_empty_query() -> None:
     incoming = [
         sb.command_complete("BEGIN"),
