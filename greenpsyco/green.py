@@ -11,7 +11,7 @@ does not answer in time, the connection is marked broken. It never leaves a quer
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
 import greenlet  # type: ignore[import-untyped]
@@ -70,6 +70,30 @@ class _Waiter:
             self.waiting = False
 
 
+class _Ahead:
+    """An operation sent ahead (:meth:`GreenConnection.send_ahead`): its outcome, and who waits for it."""
+
+    __slots__ = ("done", "failure", "on_done", "owner", "waiter")
+
+    def __init__(
+        self, owner: GreenConnection, on_done: Callable[[Any, BaseException | None], object] | None
+    ) -> None:
+        self.owner = owner
+        self.on_done = on_done
+        self.done = False
+        self.failure: BaseException | None = None
+        self.waiter: _Waiter | None = None
+
+    def notify(self, value: Any, failure: BaseException | None) -> None:
+        self.done, self.failure = True, failure
+        on_done, self.on_done = self.on_done, None
+        if on_done is not None:
+            on_done(self.owner, failure)
+        waiter = self.waiter
+        if waiter is not None:
+            waiter.notify(None, failure)
+
+
 class GreenConnection:
     """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread."""
 
@@ -80,6 +104,7 @@ class GreenConnection:
         self.attempt = conn.attempt
         self._thread = threading.get_ident()
         self._owner: Any = None  # the greenlet whose operation is in flight
+        self._ahead: _Ahead | None = None  # an operation sent ahead, until finish_ahead() took its outcome
 
     # -- construction (request greenlet) --------------------------------------------------------
 
@@ -162,6 +187,48 @@ class GreenConnection:
             return waiter.value  # type: ignore[no-any-return]
         finally:
             self._owner = None
+
+    @property
+    def ahead(self) -> bool:
+        """An operation was sent ahead and :meth:`finish_ahead` has not yet taken its outcome."""
+        return self._ahead is not None
+
+    def send_ahead(
+        self,
+        op: Generator[ops.Request, bytes | str | None, Any],
+        on_done: Callable[[GreenConnection, BaseException | None], object] | None = None,
+    ) -> None:
+        """Start ``op`` and return without waiting: the reactor absorbs its answers as they arrive.
+
+        ``on_done(self, error)`` is called (in the hub greenlet, usually) when it ends, with None or its
+        error; :meth:`finish_ahead` waits for the end and raises the error. Until then no other
+        operation can start (:meth:`run` refuses, as with any operation in flight). The pool sends
+        its reset of a returned session this way, so the request returning it does not wait a round trip.
+        """
+        self._check_context()
+        if self._ahead is not None or self._owner is not None:
+            op.close()
+            raise InterfaceMisuse("another operation is in progress on this connection")
+        ahead = self._ahead = _Ahead(self, on_done)
+        self._conn.run_direct(op, ahead.notify)
+
+    def finish_ahead(self) -> None:
+        """Wait (cooperatively) for the operation sent ahead, if any, and raise its error."""
+        ahead = self._ahead
+        if ahead is None:
+            return
+        if not ahead.done:
+            self._check_context()
+            running = hub.get_hub()
+            assert running is not None
+            waiter = ahead.waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
+            try:
+                waiter.wait()
+            finally:
+                ahead.waiter = None  # killed while waiting: the operation goes on, the next caller waits
+        self._ahead = None
+        if ahead.failure is not None:
+            raise ahead.failure
 
     def _send_cancel(self) -> None:
         if not self._conn.broken and not self._conn.closed:
