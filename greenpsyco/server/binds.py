@@ -25,7 +25,8 @@ import errno
 import os
 import socket
 import stat
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 BACKLOG = 2048
@@ -163,10 +164,18 @@ def default_binds(environ: dict[str, str] | None = None) -> list[str]:
 
 @dataclass
 class Listener:
-    """An open listening socket (or, for a plugin endpoint, just its description) for the workers."""
+    """An open listening socket (or, for a plugin endpoint, just its description) for the workers.
+
+    A TCP listener opened with ``SO_REUSEPORT`` (Linux) gives each worker slot a socket of its own on
+    the same address (:meth:`describe` with a slot number; slot 0 is :attr:`sock`): the kernel spreads
+    new connections over the sockets, so one worker does not accept a whole burst while the others sleep.
+    Unix sockets, inherited descriptors and plugin endpoints have one socket that every worker shares.
+    """
 
     bind: Bind
     sock: socket.socket | None
+    reuse_port: bool = False
+    replicas: dict[int, socket.socket] = field(default_factory=dict)  # slot -> its socket (slots >= 1)
 
     @property
     def fd(self) -> int:
@@ -187,12 +196,42 @@ class Listener:
         shown = f"[{host}]" if ":" in host else host
         return f"{scheme}://{shown}:{port}"
 
-    def describe(self) -> dict[str, Any]:
-        """What a worker needs to listen on it (JSON-able)."""
-        return {"text": self.bind.text, "fd": self.fd, "family": self.family}
+    def slot_fd(self, slot: int = 0) -> int:
+        """The descriptor worker slot ``slot`` listens on: a socket of its own (opened now if needed)
+        when the listener uses ``SO_REUSEPORT``, else the shared one. OSError if it cannot be opened."""
+        if slot == 0 or not self.reuse_port or self.sock is None or self.sock.fileno() < 0:
+            return self.fd
+        replica = self.replicas.get(slot)
+        if replica is None:
+            replica = socket.socket(self.sock.family, self.sock.type, self.sock.proto)
+            try:
+                replica.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                replica.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                replica.bind(self.sock.getsockname())  # the port chosen for port 0, too
+                replica.listen(self.bind.backlog)
+            except OSError:
+                replica.close()
+                raise
+            replica.set_inheritable(True)
+            replica.setblocking(False)
+            self.replicas[slot] = replica
+        return replica.fileno()
+
+    def describe(self, slot: int = 0) -> dict[str, Any]:
+        """What the worker in ``slot`` needs to listen (JSON-able)."""
+        return {"text": self.bind.text, "fd": self.slot_fd(slot), "family": self.family}
+
+    def close_slot(self, slot: int) -> None:
+        """Close slot ``slot``'s own socket, once no worker is to listen on it (connections still
+        queued on it when the last descriptor closes are reset by the kernel)."""
+        replica = self.replicas.pop(slot, None)
+        if replica is not None:
+            replica.close()
 
     def close(self) -> None:
         """Close the socket (idempotent); a Unix socket we created also loses its file."""
+        for slot in list(self.replicas):
+            self.close_slot(slot)
         if self.sock is None or self.sock.fileno() < 0:
             return
         self.sock.close()
@@ -201,7 +240,7 @@ class Listener:
                 os.unlink(self.bind.path)
 
 
-def _open_tcp(bind: Bind) -> socket.socket:
+def _open_tcp(bind: Bind, reuse_port: bool = False) -> socket.socket:
     host = bind.host or "0.0.0.0"
     try:
         infos = socket.getaddrinfo(host, bind.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -212,6 +251,15 @@ def _open_tcp(bind: Bind) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        if reuse_port:
+            # Bound without SO_REUSEPORT first, so an address another server (even one using
+            # SO_REUSEPORT) holds is refused; then bound again with it, on the port now known.
+            address = sock.getsockname()
+            sock.close()
+            sock = socket.socket(family, kind, proto)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
         sock.listen(bind.backlog)
     except OSError as exc:
         sock.close()
@@ -306,15 +354,17 @@ def open_listener(bind: Bind) -> Listener:
     if bind.kind == "endpoint":
         return Listener(bind, None)
     check_tls_files(bind)
+    reuse_port = False
     if bind.kind == "tcp":
-        sock = _open_tcp(bind)
+        reuse_port = hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+        sock = _open_tcp(bind, reuse_port)
     elif bind.kind == "unix":
         sock = _open_unix(bind)
     else:
         sock = _adopt_fd(bind)
     sock.set_inheritable(True)
     sock.setblocking(False)  # Twisted accepts until EAGAIN; shared by every worker's duplicate
-    return Listener(bind, sock)
+    return Listener(bind, sock, reuse_port=reuse_port)
 
 
 # -- listening (the worker) -----------------------------------------------------------------------------
