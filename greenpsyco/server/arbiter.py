@@ -329,6 +329,9 @@ class Arbiter:
             if code is None:
                 continue
             self._forget(worker)
+            if not self.stopping and not any(other.slot == worker.slot for other in self.workers.values()):
+                for listener in self.listeners:
+                    listener.pause_slot(worker.slot)  # until its replacement listens
             if self.stopping or worker.retiring:
                 continue
             if code in (EXIT_OK, EXIT_RELOAD):

@@ -208,7 +208,8 @@ class Listener:
                 replica.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 replica.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 replica.bind(self.sock.getsockname())  # the port chosen for port 0, too
-                replica.listen(self.bind.backlog)
+                # Not listening yet: its worker calls listen() once it is ready, so no connection waits
+                # on a socket whose worker is still loading the application.
             except OSError:
                 replica.close()
                 raise
@@ -218,8 +219,18 @@ class Listener:
         return replica.fileno()
 
     def describe(self, slot: int = 0) -> dict[str, Any]:
-        """What the worker in ``slot`` needs to listen (JSON-able)."""
-        return {"text": self.bind.text, "fd": self.slot_fd(slot), "family": self.family}
+        """What the worker in ``slot`` needs to listen (JSON-able); ``listen``: call listen() on it."""
+        fd = self.slot_fd(slot)
+        return {"text": self.bind.text, "fd": fd, "family": self.family, "listen": fd != self.fd}
+
+    def pause_slot(self, slot: int) -> None:
+        """Stop slot ``slot``'s own socket listening (its worker is gone; the next one listens again):
+        new connections go to the other workers' sockets instead of waiting for a replacement to boot.
+        Connections already queued on it are reset (Linux: ``shutdown(SHUT_RD)`` on a listening socket)."""
+        replica = self.replicas.get(slot)
+        if replica is not None:
+            with contextlib.suppress(OSError):
+                replica.shutdown(socket.SHUT_RD)
 
     def close_slot(self, slot: int) -> None:
         """Close slot ``slot``'s own socket, once no worker is to listen on it (connections still
@@ -382,6 +393,12 @@ def listen(reactor: Any, description: dict[str, Any], factory: Any) -> Any:
         from twisted.protocols.tls import TLSMemoryBIOFactory
 
         factory = TLSMemoryBIOFactory(tls_options(bind), False, factory)
+    if description.get("listen"):  # a socket of this worker's own, bound by the supervisor
+        sock = socket.socket(fileno=os.dup(description["fd"]))
+        try:
+            sock.listen(bind.backlog)
+        finally:
+            sock.close()
     return reactor.adoptStreamPort(description["fd"], description["family"], factory)  # a duplicate fd
 
 

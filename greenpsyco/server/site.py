@@ -63,8 +63,7 @@ class GreenSite(server.Site):
 
     def open_connections(self) -> list[Any]:
         """The HTTP connections whose transport is still open. Call from: the hub greenlet."""
-        # A closed connection's protocol may have no transport left while it waits for the GC.
-        return [p for p in self._connections if getattr(getattr(p, "transport", None), "connected", False)]
+        return [p for p in self._connections if getattr(p.transport, "connected", False)]
 
     def close_idle_connections(self) -> int:
         """Close keep-alive connections with no request in progress; return how many were closed.

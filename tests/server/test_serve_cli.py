@@ -164,23 +164,42 @@ def _pids_of_a_burst(port: int, connections: int) -> list[int]:
             sock.close()
 
 
+def _listening_sockets(port: int) -> int:
+    """How many TCP sockets listen on 127.0.0.1:``port`` (each SO_REUSEPORT socket is one)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
+
+
+def _wait_for_listening_sockets(port: int, count: int) -> None:
+    deadline = time.monotonic() + 30
+    while _listening_sockets(port) != count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _listening_sockets(port) == count
+
+
 def test_a_burst_of_connections_is_spread_over_the_workers(start_server) -> None:
     # Each worker listens on a SO_REUSEPORT socket of its own: the kernel spreads new connections (with
     # one shared socket, the first worker to wake up accepted a whole burst of keep-alive connections).
     server = start_server("testproject.plain", "--no-patch", "-w", "2")
     server.wait_for_output(r"(?s)(Booting worker.*){2}")
+    _wait_for_listening_sockets(server.port, 2)  # a worker's own socket listens once it is ready
     assert len(set(_pids_of_a_burst(server.port, 64))) == 2
     # One worker fewer: its socket is closed, so no new connection waits on it.
     server.signal(signal.SIGTTOU)
     server.wait_for_output(r"SIGTTOU: 1 workers")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and sum(map(_alive, server.worker_pids())) > 1:
-        time.sleep(0.1)
-    assert sum(map(_alive, server.worker_pids())) == 1
+    _wait_for_listening_sockets(server.port, 1)
     assert len(set(_pids_of_a_burst(server.port, 64))) == 1
     # And one more again: a new socket for the new worker.
     server.signal(signal.SIGTTIN)
     server.wait_for_output(r"(?s)(Booting worker.*){3}")
+    _wait_for_listening_sockets(server.port, 2)
+    assert len(set(_pids_of_a_burst(server.port, 64))) == 2
+    # A worker that dies stops its socket listening until its replacement is ready.
+    _survivor, doomed = sorted(set(_pids_of_a_burst(server.port, 64)))[:2]
+    os.kill(doomed, signal.SIGKILL)
+    server.wait_for_output(rf"worker {doomed} died")
+    _wait_for_listening_sockets(server.port, 2)
     assert len(set(_pids_of_a_burst(server.port, 64))) == 2
 
 
