@@ -229,6 +229,9 @@ class GreenConnection:
         self._ahead = None
         if ahead.failure is not None:
             raise ahead.failure
+        # What arrived in the same read after the answer (say a FATAL before the server closed the
+        # session) was left for an operation to read: check it as the reactor checks an idle session.
+        ops.process_idle(self.state)
 
     def _send_cancel(self) -> None:
         if not self._conn.broken and not self._conn.closed:
