@@ -86,6 +86,30 @@ class _Waiter:
             self.waiting = False
 
 
+class _Ahead:
+    """An operation sent ahead (:meth:`GreenConnection.send_ahead`): its outcome, and who waits for it."""
+
+    __slots__ = ("done", "failure", "on_done", "owner", "waiter")
+
+    def __init__(
+        self, owner: GreenConnection, on_done: Callable[[Any, BaseException | None], object] | None
+    ) -> None:
+        self.owner = owner
+        self.on_done = on_done
+        self.done = False
+        self.failure: BaseException | None = None
+        self.waiter: _Waiter | None = None
+
+    def notify(self, value: Any, failure: BaseException | None) -> None:
+        self.done, self.failure = True, failure
+        on_done, self.on_done = self.on_done, None
+        if on_done is not None:
+            on_done(self.owner, failure)
+        waiter = self.waiter
+        if waiter is not None:
+            waiter.notify(None, failure)
+
+
 class GreenConnection:
     """A protocol session driven by the hub's reactor, called from request greenlets of the hub thread
     or, one operation at a time, from any other thread of the process that opened it (module docstring).
@@ -101,6 +125,7 @@ class GreenConnection:
         self._hub = hub.get_hub()
         self._owner: Any = None  # the greenlet (or other thread) whose operation is in flight
         self._threads_lock = threading.Lock()  # one other thread's operation at a time
+        self._ahead: _Ahead | None = None  # an operation sent ahead, until finish_ahead() took its outcome
 
     # -- construction (request greenlet) --------------------------------------------------------
 
@@ -229,6 +254,56 @@ class GreenConnection:
             return waiter.value  # type: ignore[no-any-return]
         finally:
             self._owner = None
+
+    @property
+    def ahead(self) -> bool:
+        """An operation was sent ahead and :meth:`finish_ahead` has not yet taken its outcome."""
+        return self._ahead is not None
+
+    def send_ahead(
+        self,
+        op: Generator[ops.Request, bytes | str | None, Any],
+        on_done: Callable[[GreenConnection, BaseException | None], object] | None = None,
+    ) -> None:
+        """Start ``op`` and return without waiting: the reactor absorbs its answers as they arrive.
+
+        ``on_done(self, error)`` is called (in the hub greenlet, usually) when it ends, with None or its
+        error; :meth:`finish_ahead` waits for the end and raises the error. Until then no other
+        operation can start (:meth:`run` refuses, as with any operation in flight). The pool sends
+        its reset of a returned session this way, so the request returning it does not wait a round trip.
+        """
+        self._check_context()
+
+        def start() -> None:
+            # Under the reactor lock: another thread may be taking a turn at this connection.
+            if self._ahead is not None or self._owner is not None or self._conn.busy:
+                op.close()
+                raise InterfaceMisuse("another operation is in progress on this connection")
+            ahead = self._ahead = _Ahead(self, on_done)
+            self._conn.run_direct(op, ahead.notify)
+
+        self._exclusive(start)
+
+    def finish_ahead(self) -> None:
+        """Wait (cooperatively) for the operation sent ahead, if any, and raise its error."""
+        ahead = self._ahead
+        if ahead is None:
+            return
+        if not ahead.done:
+            self._check_context()
+            running = hub.get_hub()
+            assert running is not None
+            waiter = ahead.waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
+            try:
+                waiter.wait()
+            finally:
+                ahead.waiter = None  # killed while waiting: the operation goes on, the next caller waits
+        self._ahead = None
+        if ahead.failure is not None:
+            raise ahead.failure
+        # What arrived in the same read after the answer (say a FATAL before the server closed the
+        # session) was left for an operation to read: check it as the reactor checks an idle session.
+        ops.process_idle(self.state)
 
     # -- operations from another OS thread ------------------------------------------------------
 

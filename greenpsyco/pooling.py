@@ -19,7 +19,10 @@ What the pool guarantees:
 
 - a returned connection is reset before anyone else sees it: ``ROLLBACK`` when a transaction is open
   (or failed), then ``DISCARD ALL`` (temporary tables, ``SET`` values, prepared statements, advisory
-  locks, ``LISTEN``s all go); if the reset fails the connection is closed instead;
+  locks, ``LISTEN``s all go); if the reset fails the connection is closed instead. Cooperative pools
+  send the reset and let the returning request go on at once: the session counts as idle meanwhile, the
+  reactor absorbs the answers, and the next checkout waits for the reset's end (usually already past)
+  before handing it out; a failed reset closes it (when idle) or makes that checkout drop it;
 - a broken or closed connection is never handed out: broken ones are dropped when returned, and each
   idle connection is checked on checkout (not broken, and reading what the server sent while it was
   idle, so a session the server ended — ``pg_terminate_backend``, a restart — is noticed and dropped);
@@ -39,6 +42,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Union
 
 from twisted.internet import defer
@@ -48,7 +52,7 @@ from greenpsyco.wire import ops
 from greenpsyco.wire.conninfo import ConnectParams
 from greenpsyco.wire.errors import ConnectionFailure
 from greenpsyco.wire.io_blocking import BlockingConnection
-from greenpsyco.wire.protocol import IDLE
+from greenpsyco.wire.protocol import IDLE, ClientState
 
 if TYPE_CHECKING:
     from greenpsyco.green import GreenConnection
@@ -225,7 +229,12 @@ class _Pool:
                 wire = self._wait(waiter, deadline)
             if wire is None:
                 return self._open(params)
-            if self._healthy(wire):
+            try:
+                healthy = self._healthy(wire)
+            except BaseException:
+                self._give_back(wire)  # killed while its reset ended: it stays the pool's
+                raise
+            if healthy:
                 return wire
             self._drop(wire)  # frees its slot (to the next waiter, if any) and try again
 
@@ -332,6 +341,12 @@ class _Pool:
         the reactor reads an idle connection as data arrives (a session the server ended is marked
         broken then), while a poll here would hold the checked-out slot for two reactor turns.
         """
+        if self.cooperative and wire.ahead:  # type: ignore[union-attr]
+            # Its reset was sent when it was returned: the answer has usually arrived by now.
+            try:
+                wire.finish_ahead()  # type: ignore[union-attr]
+            except Exception:
+                return False  # _reset_ended logged it
         if wire.broken or wire.closed or wire.state.transaction_status != IDLE:
             return False
         if not self.cooperative:
@@ -355,6 +370,19 @@ class _Pool:
         if wire.broken or wire.closed:
             self._drop(wire)
             return
+        if self.cooperative:
+            # The reset runs in the background: it is sent now and the reactor absorbs its answers; the
+            # next checkout of this session waits for its end (usually past) and drops the session if
+            # it failed. The returning request does not wait for the round trips.
+            rollback = state.transaction_status != IDLE
+            try:
+                wire.send_ahead(_reset(state, rollback), self._reset_ended)  # type: ignore[union-attr]
+            except Exception as error:
+                _logger.debug("resetting a returned connection failed (%s); closing it", error)
+                self._drop(wire)
+                return
+            self._give_back(wire)
+            return
         try:
             if state.transaction_status != IDLE:
                 wire.run(ops.simple_query(state, b"ROLLBACK"))
@@ -372,6 +400,21 @@ class _Pool:
             self._drop(wire)
             return
         self._give_back(wire)
+
+    def _reset_ended(self, wire: Wire, error: BaseException | None) -> None:
+        """A background reset ended (hub greenlet): a session that failed it is closed if it sits idle;
+        one already handed over is dropped by its checkout (:meth:`_healthy`)."""
+        if error is None:
+            return
+        _logger.debug("resetting a returned connection failed (%s); closing it", error)
+        with self.lock:
+            idle = wire in self.idle
+            if idle:
+                self.idle.remove(wire)
+                _owners.pop(wire, None)
+        if idle:
+            _close(wire)
+            self._give_back(None)
 
     def _give_back(self, wire: Wire | None) -> None:
         """A slot is free again, with ``wire`` idle in it or (None) empty: the first waiter gets it."""
@@ -444,6 +487,14 @@ def _connect(params: ConnectParams, cooperative: bool) -> Wire:
 
         return GreenConnection.connect_params(params)
     return BlockingConnection.connect_params(params)
+
+
+def _reset(state: ClientState, rollback: bool) -> Generator[ops.Request, bytes | str | None, None]:
+    """A returned session's reset: ``ROLLBACK`` when a transaction is open (or failed), then
+    ``DISCARD ALL``."""
+    if rollback:
+        yield from ops.simple_query(state, b"ROLLBACK")
+    yield from ops.simple_query(state, b"DISCARD ALL")
 
 
 def _close(wire: Wire) -> None:

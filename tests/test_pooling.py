@@ -283,6 +283,139 @@ def test_a_cooperative_checkout_takes_no_reactor_turn(dsn: str) -> None:
     assert seen["stats"] == {"mode": "cooperative", "idle": 1, "in_use": 0, "opening": 0, "waiting": 0}
 
 
+def test_returning_a_connection_does_not_wait_for_its_reset(dsn: str) -> None:
+    # close() sends the reset (ROLLBACK, DISCARD ALL) and returns: the request greenlet does not switch
+    # out (another greenlet ready to run does not run meanwhile); the session counts as idle at once and
+    # the next checkout absorbs the reset's answers before handing it out clean.
+    seen = run_scenario(
+        dsn,
+        """
+        pooling.configure(size=1)
+
+        def main():
+            conn = psycopg2.connect(DSN)
+            cur = conn.cursor()
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+            cur.execute("CREATE TEMP TABLE leftover (n int)")
+            cur.execute("SET statement_timeout = '123s'")
+            ran = []
+            hub.spawn(ran.append, "other greenlet")
+            conn.close()
+            switched = list(ran)
+            stats = pooling.stats()[0]
+            again = psycopg2.connect(DSN)
+            status = again.get_transaction_status()
+            cur = again.cursor()
+            cur.execute("SELECT pg_backend_pid(), to_regclass('pg_temp.leftover') IS NULL,"
+                        " current_setting('statement_timeout')")
+            same_pid, no_table, timeout = cur.fetchone()
+            again.close()
+            return {"switched": switched, "stats": stats, "same": same_pid == pid, "no_table": no_table,
+                    "timeout": timeout, "status": status}
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["switched"] == []
+    assert seen["stats"] == {"mode": "cooperative", "idle": 1, "in_use": 0, "opening": 0, "waiting": 0}
+    assert seen["same"] is True
+    assert seen["no_table"] is True
+    assert seen["timeout"] == "0"
+    assert seen["status"] == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
+
+@pytest.mark.parametrize("when", ["idle", "checkout"])
+def test_a_reset_that_fails_closes_the_session_and_is_logged(dsn: str, when: str) -> None:
+    # DISCARD ALL drops the session's temporary tables: another session's lock on one makes it wait, and
+    # cancelling it then makes the reset fail. The session must never be handed out: closed while it
+    # sits idle ("idle"), or dropped by the checkout waiting for the reset's end ("checkout").
+    seen = run_scenario(
+        dsn,
+        f"""
+        import logging
+        WHEN = {when!r}
+        pooling.configure(size=1)
+        logged = []
+        handler = logging.Handler()
+        handler.emit = lambda record: logged.append(record.getMessage())
+        logging.getLogger("greenpsyco.pooling").addHandler(handler)
+        logging.getLogger("greenpsyco.pooling").setLevel(logging.DEBUG)
+        """
+        + """
+        def backend_state(watcher, pid):
+            cur = watcher.cursor()
+            cur.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,))
+            row = cur.fetchone()
+            return "gone" if row is None else row[0]
+
+        def main():
+            conn = psycopg2.connect(DSN)
+            cur = conn.cursor()
+            cur.execute("CREATE TEMP TABLE held (n int)")
+            cur.execute("SELECT nspname, pg_backend_pid() FROM pg_namespace WHERE oid = pg_my_temp_schema()")
+            schema, pid = cur.fetchone()
+            conn.commit()
+            blocker = psycopg2.connect(DSN, application_name="blocker")
+            blocker.cursor().execute(f"LOCK TABLE {schema}.held IN ACCESS EXCLUSIVE MODE")
+            watcher = psycopg2.connect(DSN, application_name="watcher")
+            watcher.autocommit = True
+            conn.close()  # the reset is sent; DISCARD ALL waits for the lock
+            for _ in range(200):
+                if backend_state(watcher, pid) == "Lock":
+                    break
+                hub.sleep(0.02)
+            waiting = backend_state(watcher, pid)
+            if WHEN == "checkout":
+                taker = hub.spawn(psycopg2.connect, DSN)  # waits for the reset's end
+                hub.sleep(0.1)
+            watcher.cursor().execute("SELECT pg_cancel_backend(%s)", (pid,))
+            if WHEN == "checkout":
+                taker.join()
+                again = taker.result()
+            else:
+                for _ in range(200):
+                    if pooling.stats()[0]["idle"] == 0:
+                        break
+                    hub.sleep(0.02)
+                idle_after = pooling.stats()[0]
+                again = psycopg2.connect(DSN)
+            cur = again.cursor()
+            cur.execute("SELECT pg_backend_pid(), to_regclass('pg_temp.held') IS NULL")
+            new_pid, no_table = cur.fetchone()
+            again.close()
+            blocker.rollback()
+            for _ in range(200):
+                if backend_state(watcher, pid) == "gone":
+                    break
+                hub.sleep(0.02)
+            result = {"waiting": waiting, "replaced": new_pid != pid, "no_table": no_table,
+                      "old_session": backend_state(watcher, pid), "logged": logged}
+            if WHEN == "idle":
+                result["idle_after"] = idle_after
+            return result
+
+        print(json.dumps(hub.run(main)))
+        """,
+    )
+    assert seen["waiting"] == "Lock"
+    assert seen["replaced"] is True
+    assert seen["no_table"] is True
+    assert seen["old_session"] == "gone"
+    assert any(
+        "resetting a returned connection failed" in line and "canceling statement due to user request" in line
+        for line in seen["logged"]  # type: ignore[attr-defined]
+    )
+    if when == "idle":
+        assert seen["idle_after"] == {
+            "mode": "cooperative",
+            "idle": 0,
+            "in_use": 0,
+            "opening": 0,
+            "waiting": 0,
+        }
+
+
 def test_a_waiter_killed_in_the_queue_leaves_no_slot_taken(dsn: str) -> None:
     seen = run_scenario(
         dsn,

@@ -10,6 +10,7 @@ from typing import Any
 
 from greenpsyco.fake_psycopg2 import _json, _range, errors  # noqa: F401 - psycopg2 exposes them
 from greenpsyco.fake_psycopg2 import extensions as _ext
+from greenpsyco.fake_psycopg2._dsn import make_dsn_memo
 from greenpsyco.fake_psycopg2._psycopg import (
     BINARY,
     DATETIME,
@@ -60,7 +61,7 @@ def connect(
         kwasync["async_"] = kwargs.pop("async")
     if "async_" in kwargs:
         kwasync["async_"] = kwargs.pop("async_")
-    dsn = _ext.make_dsn(dsn, **kwargs)
+    dsn = make_dsn_memo(dsn, kwargs)
     conn = _connect(dsn, connection_factory=connection_factory, **kwasync)
     if cursor_factory is not None:
         conn.cursor_factory = cursor_factory

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from greenpsyco import hub
 from greenpsyco.fake_psycopg2 import _exceptions as exc
 from greenpsyco.fake_psycopg2._adapt import note_parameter_status
-from greenpsyco.fake_psycopg2._dsn import LIBPQ_KEYWORD_ORDER, obscure_password, parse_dsn
+from greenpsyco.fake_psycopg2._dsn import LIBPQ_KEYWORD_ORDER, check_dsn, parse_dsn, shown_dsn
 from greenpsyco.fake_psycopg2._objects import Notify, Xid
 from greenpsyco.wire import ops
-from greenpsyco.wire.conninfo import resolve
+from greenpsyco.wire.conninfo import resolve_cached
 from greenpsyco.wire.encodings import normalize_name
 from greenpsyco.wire.errors import ConnectionLost, WireError
 from greenpsyco.wire.io_blocking import BlockingConnection
@@ -167,7 +167,7 @@ class connection:
         if kwargs:
             raise TypeError(f"connection() got an unexpected keyword argument '{next(iter(kwargs))}'")
         self._dsn = dsn
-        self.dsn = obscure_password(dsn)
+        self.dsn = shown_dsn(dsn)
         self.cursor_factory: Any = None
         self.notices: list[str] = []
         self.notifies: list[Notify] = []
@@ -196,8 +196,8 @@ class connection:
 
     def _open(self) -> None:
         try:
-            parse_dsn(self._dsn)
-            params = resolve(self._dsn)
+            check_dsn(self._dsn)
+            params = resolve_cached(self._dsn)  # the same DSN and environment: the same parameters
             from greenpsyco import pooling
 
             if pooling.enabled():

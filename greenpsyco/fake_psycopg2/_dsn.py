@@ -44,6 +44,47 @@ def make_dsn(dsn: str | None = None, **kwargs: Any) -> str:
     return result
 
 
+_MEMO_LIMIT = 128
+_PLAIN = (str, int, type(None))  # argument types whose str() cannot change: safe to remember by value
+_made: dict[tuple[Any, ...], str] = {}
+_checked: dict[str, str] = {}
+
+
+def make_dsn_memo(dsn: str | None, kwargs: dict[str, Any]) -> str:
+    """``make_dsn(dsn, **kwargs)``, remembered for plain arguments (connect() gets the same ones each time).
+
+    Only str/int/None arguments are remembered, keyed with their types (``1``, ``True`` and ``"1"``
+    are different keys), so the result is the one ``make_dsn`` would give; errors are not remembered.
+    """
+    if (dsn is not None and type(dsn) is not str) or any(type(v) not in _PLAIN for v in kwargs.values()):
+        return make_dsn(dsn, **kwargs)
+    key = (dsn, *[(k, type(v), v) for k, v in kwargs.items()])
+    made = _made.get(key)
+    if made is None:
+        made = make_dsn(dsn, **kwargs)
+        if len(_made) >= _MEMO_LIMIT:
+            _made.clear()
+        _made[key] = made
+    return made
+
+
+def shown_dsn(dsn: str) -> str:
+    """``obscure_password(dsn)``, remembered for DSNs :func:`check_dsn` accepted."""
+    shown = _checked.get(dsn) if type(dsn) is str else None
+    return obscure_password(dsn) if shown is None else shown
+
+
+def check_dsn(dsn: str) -> None:
+    """Raise ``parse_dsn``'s error for an invalid DSN; valid ones are remembered (with :func:`shown_dsn`)."""
+    if type(dsn) is str and dsn in _checked:
+        return
+    parse_dsn(dsn)
+    if type(dsn) is str:
+        if len(_checked) >= _MEMO_LIMIT:
+            _checked.clear()
+        _checked[dsn] = obscure_password(dsn)
+
+
 # libpq 17's keyword order (PQconndefaults): psycopg2 rebuilds an obscured DSN in this order.
 LIBPQ_KEYWORD_ORDER = (
     "service", "user", "password", "passfile", "channel_binding", "connect_timeout", "dbname", "host",

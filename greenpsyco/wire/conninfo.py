@@ -19,13 +19,14 @@ import os
 import pwd
 import random
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
 from greenpsyco.wire.errors import ConninfoError
 from greenpsyco.wire.pgpass import PGPASS_FILENAME, password_from_file
-from greenpsyco.wire.servicefile import apply_service
+from greenpsyco.wire.servicefile import apply_service, service_file_paths
 
 __all__ = [
     "DEFAULT_PORT",
@@ -40,6 +41,7 @@ __all__ = [
     "parse_int_param",
     "parse_require_auth",
     "resolve",
+    "resolve_cached",
 ]
 
 DEFAULT_SOCKET_DIR = "/var/run/postgresql"
@@ -470,6 +472,79 @@ def resolve(
     home = _home_directory(env)
     _add_defaults(options, env, home, os_user)
     return _derive(options, env, home, os_user, rng)
+
+
+# Every environment variable resolve() reads (libpq reads them on every connection attempt).
+_ENVIRONMENT_READ: tuple[str, ...] = tuple(
+    sorted(
+        {env for _, env, _ in _OPTIONS if env is not None}
+        | {"PGREQUIRESSL", "PGSERVICEFILE", "PGSYSCONFDIR", "HOME"}
+        | {env for env, _ in _STARTUP_ENVIRONMENT}
+    )
+)
+_ENVIRONMENT_READ_RAW = tuple(os.fsencode(name) for name in _ENVIRONMENT_READ)  # os.environ's own keys
+_CACHE_LIMIT = 64
+_FileSignature = tuple[int, int, int, int, int, int]
+_cache: dict[tuple[object, ...], tuple[ConnectParams, tuple[tuple[str, _FileSignature | None], ...]]] = {}
+
+
+def _file_signature(path: str) -> _FileSignature | None:
+    """What changes when a file is written, replaced, removed or chmod-ed; None if it is not there."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode)
+
+
+def resolve_cached(conninfo: str) -> ConnectParams:
+    """:func:`resolve` of ``conninfo`` with ``os.environ``, remembered while nothing it read changed.
+
+    The same connection string resolves to the same :class:`ConnectParams` (the same object) as long
+    as the environment variables libpq reads, the effective user, and the service files and password
+    file that were consulted (their stat: inode, size, times, mode) are unchanged, so an edited
+    ``~/.pgpass`` or a new ``PGPASSWORD`` is seen on the next connection, as libpq sees it. Results that
+    may differ from one call to the next are not kept: ``load_balance_hosts=random`` (a new shuffle
+    each time), ``client_encoding=auto`` (the locale) and a password file whose permissions make libpq
+    warn (the warning is repeated on every connection).
+    """
+    env = os.environ
+    raw = getattr(env, "_data", None)  # the encoded mapping behind os.environ: C-speed look-ups
+    if isinstance(raw, dict) and os.name == "posix":
+        values = tuple(map(raw.get, _ENVIRONMENT_READ_RAW))
+    else:  # pragma: no cover - other platforms
+        values = tuple(map(env.get, _ENVIRONMENT_READ))
+    key = (conninfo, os.geteuid(), values)
+    entry = _cache.get(key)
+    if entry is not None:
+        params, seen = entry
+        for path, signature in seen:
+            if _file_signature(path) != signature:
+                break
+        else:
+            return params
+    options = parse_conninfo(conninfo)
+    home = _home_directory(env)
+    service = options["service"] if "service" in options else env.get("PGSERVICE")
+    files: list[tuple[str, _FileSignature | None]] = []
+    if service is not None:
+        files.extend((path, _file_signature(path)) for path in service_file_paths(env, home))
+    _add_defaults(options, env, home, None)
+    cacheable = options.get("client_encoding") != "auto" and options.get("load_balance_hosts") != "random"
+    passfile = None
+    if not options.get("password"):
+        passfile = options.get("passfile") or (f"{home}/{PGPASS_FILENAME}" if home else None)
+    if passfile:
+        signature = _file_signature(passfile)
+        files.append((passfile, signature))
+        if signature is not None and (not stat.S_ISREG(signature[5]) or signature[5] & 0o077):
+            cacheable = False  # password_from_file warns about such a file every time
+    params = _derive(options, env, home, None, None)
+    if cacheable:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[key] = (params, tuple(files))
+    return params
 
 
 def _home_directory(environ: Mapping[str, str]) -> str | None:

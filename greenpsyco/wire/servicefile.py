@@ -54,6 +54,16 @@ def apply_service(
     raise ConninfoError(f'definition of service "{service}" not found')
 
 
+def service_file_paths(environ: Mapping[str, str], home: str | None) -> tuple[str, ...]:
+    """The files :func:`apply_service` may read for a named service (whether they exist or not)."""
+    user_file = environ.get("PGSERVICEFILE")
+    if user_file is None and home:
+        user_file = f"{home}/{USER_SERVICE_FILENAME}"
+    sysconfdir = environ.get("PGSYSCONFDIR")
+    system_file = f"{DEFAULT_SYSCONFDIR if sysconfdir is None else sysconfdir}/{SYSTEM_SERVICE_FILENAME}"
+    return (system_file,) if user_file is None else (user_file, system_file)
+
+
 def _parse_service_file(
     path: str, service: str, options: MutableMapping[str, str], keywords: frozenset[str]
 ) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import greenpsyco.fake_psycopg2 as fake_psycopg2
 from greenpsyco.testing import TestServer
 from tests.fake_psycopg2.differential import compare, outcome
 
@@ -157,6 +158,49 @@ def test_dsn_hides_the_password(own_server: TestServer) -> None:
         return seen
 
     compare(scenario, dsn)
+
+
+def test_password_from_the_environment_and_pgpass_is_read_on_every_connect(
+    own_server: TestServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same DSN and keyword arguments each time (as Django's): a changed PGPASSWORD or password
+    # file is seen by the next connect(), as libpq reads them on every connection.
+    params = own_server.params("scram-sha-256", sslmode="disable")
+    del params["password"]
+    passfile = tmp_path / "pgpass"
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(passfile))
+
+    def write_passfile(password: str) -> None:
+        passfile.write_text(f"*:*:*:*:{password}\n")
+        passfile.chmod(0o600)
+
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        def attempt() -> Any:
+            try:
+                conn = pg.connect(dsn, **params)
+            except pg.OperationalError as error:
+                # (libpq adds a hint naming the password file, which greenpsyco does not yet.)
+                if "password authentication failed" in str(error):
+                    return "rejected"
+                return "no password" if "no password supplied" in str(error) else str(error)
+            conn.close()
+            return "connected"
+
+        seen = []
+        for password in ("pw-scram", "wrong", "pw-scram"):
+            monkeypatch.setenv("PGPASSWORD", password)
+            seen.append(attempt())
+        monkeypatch.delenv("PGPASSWORD")
+        for password in ("pw-scram", "wrong!", "pw-scram"):  # the same size, then another size
+            write_passfile(password)
+            seen.append(attempt())
+        passfile.unlink()
+        seen.append(attempt())
+        return seen
+
+    compare(scenario, "")
+    assert scenario(fake_psycopg2, "") == ["connected", "rejected", "connected"] * 2 + ["no password"]
 
 
 def test_notices_and_notifies(dsn: str) -> None:

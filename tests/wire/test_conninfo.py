@@ -43,8 +43,10 @@ from greenpsyco.wire.conninfo import (
     parse_int_param,
     parse_require_auth,
     resolve,
+    resolve_cached,
 )
 from greenpsyco.wire.errors import ConninfoError
+from greenpsyco.wire.pgpass import PasswordFileWarning
 
 # ------------------------------------------------------------------------------------- oracles
 
@@ -1006,3 +1008,83 @@ def test_client_encoding_from_locale(
     monkeypatch.setattr(locale, "setlocale", lambda category, value=None: ctype)
     monkeypatch.setattr(locale, "nl_langinfo", lambda item: codeset)
     assert client_encoding_from_locale() == expected
+
+
+# ------------------------------------------------------------------------------ resolve_cached
+
+
+@pytest.fixture
+def cached_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """os.environ (which resolve_cached reads) without PG* variables, HOME and PGSYSCONFDIR in tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("PG"):
+            monkeypatch.delenv(name)
+    (tmp_path / "etc").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PGSYSCONFDIR", str(tmp_path / "etc"))
+    return tmp_path
+
+
+def test_resolve_cached_gives_the_same_parameters_while_nothing_changes(cached_env: Path) -> None:
+    conninfo = f"host={cached_env} dbname=d user=u password=p"
+    first = resolve_cached(conninfo)
+    assert first == resolve(conninfo, environ=dict(os.environ))
+    assert resolve_cached(conninfo) is first
+    assert resolve_cached(conninfo + " ") is not first  # another string: resolved on its own
+
+
+def test_resolve_cached_sees_environment_changes(cached_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conninfo = f"host={cached_env} dbname=d user=u"
+    assert resolve_cached(conninfo).attempts[0].password is None
+    monkeypatch.setenv("PGPASSWORD", "secret")
+    assert resolve_cached(conninfo).attempts[0].password == "secret"
+    monkeypatch.setenv("PGPASSWORD", "other")
+    assert resolve_cached(conninfo).attempts[0].password == "other"
+    monkeypatch.setenv("PGAPPNAME", "app")
+    assert resolve_cached(conninfo).startup["application_name"] == "app"
+    monkeypatch.setenv("PGTZ", "UTC")
+    assert resolve_cached(conninfo).startup["timezone"] == "UTC"
+
+
+def test_resolve_cached_sees_password_file_changes(cached_env: Path) -> None:
+    conninfo = f"host={cached_env} dbname=d user=u"
+    passfile = cached_env / ".pgpass"
+    assert resolve_cached(conninfo).attempts[0].password is None
+    for password in ("first", "other", "third!"):  # the same size, then another size
+        passfile.write_text(f"*:*:d:u:{password}\n")
+        passfile.chmod(0o600)
+        assert resolve_cached(conninfo).attempts[0].password == password
+    replacement = cached_env / "new"
+    replacement.write_text("*:*:d:u:fourth!\n")  # renamed over it: another inode
+    replacement.chmod(0o600)
+    replacement.rename(passfile)
+    assert resolve_cached(conninfo).attempts[0].password == "fourth!"
+    passfile.chmod(0o644)  # libpq ignores (and warns about) a file others may read, every time
+    for _ in range(2):
+        with pytest.warns(PasswordFileWarning, match="group or world access"):
+            assert resolve_cached(conninfo).attempts[0].password is None
+    passfile.unlink()
+    assert resolve_cached(conninfo).attempts[0].password is None
+
+
+def test_resolve_cached_sees_service_file_changes(cached_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conninfo = "service=svc"
+    system_file = cached_env / "etc" / "pg_service.conf"
+    with pytest.raises(ConninfoError, match='definition of service "svc" not found'):
+        resolve_cached(conninfo)
+    system_file.write_text(f"[svc]\nhost={cached_env}\ndbname=system\n")
+    assert resolve_cached(conninfo).values["dbname"] == "system"
+    user_file = cached_env / ".pg_service.conf"
+    user_file.write_text(f"[svc]\nhost={cached_env}\ndbname=user\n")
+    assert resolve_cached(conninfo).values["dbname"] == "user"
+    user_file.write_text(f"[svc]\nhost={cached_env}\ndbname=mine\n")
+    assert resolve_cached(conninfo).values["dbname"] == "mine"
+    monkeypatch.setenv("PGSERVICEFILE", str(system_file))
+    assert resolve_cached(conninfo).values["dbname"] == "system"
+
+
+def test_resolve_cached_keeps_nothing_that_may_differ_between_calls(cached_env: Path) -> None:
+    shuffled = "host=/a,/b,/c,/d dbname=d user=u password=p load_balance_hosts=random"
+    assert resolve_cached(shuffled) is not resolve_cached(shuffled)  # a new shuffle each time
+    auto = f"host={cached_env} dbname=d user=u password=p client_encoding=auto"
+    assert resolve_cached(auto) is not resolve_cached(auto)  # the locale of the moment

@@ -95,6 +95,8 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
                 yield b"b" * BIG_BLOCK
 
         return blocks()
+    if path == "/pid":
+        return _text(start_response, str(os.getpid()))
     if path == "/produced":
         return _text(start_response, str(produced["big"]))
     if path == "/gc":
