@@ -63,7 +63,7 @@ class GreenSite(server.Site):
 
     def open_connections(self) -> list[Any]:
         """The HTTP connections whose transport is still open. Call from: the hub greenlet."""
-        return [p for p in self._connections if getattr(p.transport, "connected", False)]
+        return [p for p in self._connections if getattr(_transport(p), "connected", False)]
 
     def close_idle_connections(self) -> int:
         """Close keep-alive connections with no request in progress; return how many were closed.
@@ -75,9 +75,16 @@ class GreenSite(server.Site):
         for protocol in self.open_connections():
             channel = getattr(protocol, "_channel", protocol)
             if not getattr(channel, "requests", None):
-                protocol.transport.loseConnection()
+                _transport(protocol).loseConnection()  # sends what is buffered first
                 closed += 1
         return closed
+
+
+def _transport(protocol: Any) -> Any:
+    """The transport of an HTTP connection: Twisted wraps its ``HTTPChannel`` in a protocol that picks
+    HTTP/1.1 or HTTP/2 and has no ``transport`` attribute of its own."""
+    channel = getattr(protocol, "_channel", None)
+    return getattr(channel if channel is not None else protocol, "transport", None)
 
 
 __all__ = ["KEEP_ALIVE_TIMEOUT", "GreenSite"]

@@ -52,6 +52,7 @@ HEARTBEAT = b"."
 HEARTBEAT_INTERVAL = 1.0
 SHUTDOWN_CLEANUP_TIMEOUT = 5.0
 """Seconds killed request greenlets get to cancel their queries before the reactor stops."""
+DRAIN_POLL_SECONDS = 0.05  # how often a graceful drain looks whether the closing connections are gone
 
 WORKER_CONFIG_VARIABLE = "GREENPSYCO_WORKER_CONFIG"
 
@@ -245,6 +246,11 @@ class Worker:
             return
         self.site.close_idle_connections()
         if self.resource.active == 0:
+            if self.site.open_connections():
+                # The last responses are still being sent on connections now closing: stop the hub
+                # only once they are out (the --graceful-timeout timer still bounds the wait).
+                self.reactor.callLater(DRAIN_POLL_SECONDS, self._check_drained)
+                return
             self._finish_drain()
 
     def _finish_drain(self) -> None:

@@ -119,7 +119,8 @@ def test_timeout_cancels_the_slow_query(start_server, pg_server: TestServer) -> 
 
 
 def test_sigterm_lets_requests_in_flight_finish_and_exits_0(start_server) -> None:
-    server = start_server("testproject.wsgi", "--workers", "2")
+    # A long --graceful-timeout: the drain must end when the requests (and their responses) are done.
+    server = start_server("testproject.wsgi", "--workers", "2", "--graceful-timeout", "120")
     results: list[object] = []
 
     def fire() -> None:
@@ -134,6 +135,8 @@ def test_sigterm_lets_requests_in_flight_finish_and_exits_0(start_server) -> Non
     assert [reply.status for reply in results] == [200] * 10  # type: ignore[attr-defined]
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+    assert "Traceback" not in server.output()
+    assert "still running after --graceful-timeout" not in server.output()
 
 
 def test_a_killed_worker_is_replaced(start_server) -> None:
