@@ -61,7 +61,6 @@ class WorkerProcess:
     last_beat: float = field(default_factory=time.monotonic)
     ready: bool = False
     retiring: bool = False
-    slot: int = 0  # which of each TCP listener's SO_REUSEPORT sockets it listens on
 
     @property
     def pid(self) -> int:
@@ -126,36 +125,18 @@ class Arbiter:
         ):
             signal.signal(signum, remember)
 
-    def _free_slot(self) -> int:
-        """The lowest worker slot no current (not retiring) worker listens on."""
-        taken = {worker.slot for worker in self._current()}
-        slot = 0
-        while slot in taken:
-            slot += 1
-        return slot
-
-    def _spawn(self, slot: int | None = None) -> WorkerProcess:
-        """Start a worker listening on ``slot``'s sockets (default: the lowest free slot)."""
-        if slot is None:
-            slot = self._free_slot()
-        descriptions = []
-        for listener in self.listeners:
-            try:
-                descriptions.append(listener.describe(slot))
-            except OSError as exc:  # another socket on the address could not be opened: share the first
-                _logger.warning("cannot open another socket on %s (%s); sharing one", listener.url(), exc)
-                descriptions.append(listener.describe(0))
+    def _spawn(self) -> WorkerProcess:
         read_fd, write_fd = os.pipe()
         fcntl.fcntl(read_fd, fcntl.F_SETFL, fcntl.fcntl(read_fd, fcntl.F_GETFL) | os.O_NONBLOCK)
         fcntl.fcntl(write_fd, fcntl.F_SETFL, fcntl.fcntl(write_fd, fcntl.F_GETFL) | os.O_NONBLOCK)
         state = {
             "config": self.config.to_json(),
-            "listeners": descriptions,
+            "listeners": [listener.describe() for listener in self.listeners],
             "status_fd": write_fd,
         }
         env = dict(os.environ)
         env[WORKER_CONFIG_VARIABLE] = json.dumps(state)
-        fds = [write_fd] + [description["fd"] for description in descriptions if description["fd"] >= 0]
+        fds = [write_fd] + [listener.fd for listener in self.listeners if listener.fd >= 0]
         process = subprocess.Popen(
             [sys.executable, "-m", "greenpsyco.server.worker"],
             pass_fds=fds,
@@ -163,7 +144,7 @@ class Arbiter:
             stdin=subprocess.DEVNULL,
         )
         os.close(write_fd)
-        worker = WorkerProcess(process, read_fd, self.generation, slot=slot)
+        worker = WorkerProcess(process, read_fd, self.generation)
         self.workers[process.pid] = worker
         _logger.info("Booting worker with pid: %d", process.pid)
         return worker
@@ -272,37 +253,19 @@ class Arbiter:
     def _reload(self) -> None:
         """SIGHUP: new workers with fresh code first, then the old ones finish gracefully."""
         _logger.info("Handling signal: hup; starting %d new workers", self.wanted)
-        old = sorted(self._current(), key=lambda worker: worker.slot)
+        old = self._current()
         self.generation += 1
-        # Each new worker takes an old one's slot (its sockets keep their queues while both listen).
-        slots = [worker.slot for worker in old[: self.wanted]]
-        slots += [slot for slot in range(len(old) + self.wanted) if slot not in slots][
-            : self.wanted - len(slots)
-        ]
-        for slot in slots:
-            self._spawn(slot)
+        for _ in range(self.wanted):
+            self._spawn()
         for worker in old:
             worker.retiring = True
             self._signal(worker, signal.SIGTERM)
-        self._close_unused_slots()
 
     def _retire_extra(self) -> None:
-        current = sorted(self._current(), key=lambda worker: worker.slot)
-        extra = current[self.wanted :]  # the highest slots go (slot 0 is the first socket)
-        for worker in extra:
+        current = sorted(self._current(), key=lambda worker: worker.started)
+        for worker in current[: max(0, len(current) - self.wanted)]:
             worker.retiring = True
             self._signal(worker, signal.SIGTERM)
-        if extra:
-            self._close_unused_slots()
-
-    def _close_unused_slots(self) -> None:
-        """Close the supervisor's copies of the sockets of slots no current worker listens on: a socket
-        nobody accepts on would keep getting its share of new connections."""
-        used = {worker.slot for worker in self._current()}
-        for listener in self.listeners:
-            for slot in list(listener.replicas):
-                if slot not in used:
-                    listener.close_slot(slot)
 
     def _signal(self, worker: WorkerProcess, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -329,9 +292,6 @@ class Arbiter:
             if code is None:
                 continue
             self._forget(worker)
-            if not self.stopping and not any(other.slot == worker.slot for other in self.workers.values()):
-                for listener in self.listeners:
-                    listener.pause_slot(worker.slot)  # until its replacement listens
             if self.stopping or worker.retiring:
                 continue
             if code in (EXIT_OK, EXIT_RELOAD):

@@ -25,8 +25,7 @@ import errno
 import os
 import socket
 import stat
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 BACKLOG = 2048
@@ -164,18 +163,10 @@ def default_binds(environ: dict[str, str] | None = None) -> list[str]:
 
 @dataclass
 class Listener:
-    """An open listening socket (or, for a plugin endpoint, just its description) for the workers.
-
-    A TCP listener opened with ``SO_REUSEPORT`` (Linux) gives each worker slot a socket of its own on
-    the same address (:meth:`describe` with a slot number; slot 0 is :attr:`sock`): the kernel spreads
-    new connections over the sockets, so one worker does not accept a whole burst while the others sleep.
-    Unix sockets, inherited descriptors and plugin endpoints have one socket that every worker shares.
-    """
+    """An open listening socket (or, for a plugin endpoint, just its description) for the workers."""
 
     bind: Bind
     sock: socket.socket | None
-    reuse_port: bool = False
-    replicas: dict[int, socket.socket] = field(default_factory=dict)  # slot -> its socket (slots >= 1)
 
     @property
     def fd(self) -> int:
@@ -196,53 +187,12 @@ class Listener:
         shown = f"[{host}]" if ":" in host else host
         return f"{scheme}://{shown}:{port}"
 
-    def slot_fd(self, slot: int = 0) -> int:
-        """The descriptor worker slot ``slot`` listens on: a socket of its own (opened now if needed)
-        when the listener uses ``SO_REUSEPORT``, else the shared one. OSError if it cannot be opened."""
-        if slot == 0 or not self.reuse_port or self.sock is None or self.sock.fileno() < 0:
-            return self.fd
-        replica = self.replicas.get(slot)
-        if replica is None:
-            replica = socket.socket(self.sock.family, self.sock.type, self.sock.proto)
-            try:
-                replica.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                replica.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                replica.bind(self.sock.getsockname())  # the port chosen for port 0, too
-                # Not listening yet: its worker calls listen() once it is ready, so no connection waits
-                # on a socket whose worker is still loading the application.
-            except OSError:
-                replica.close()
-                raise
-            replica.set_inheritable(True)
-            replica.setblocking(False)
-            self.replicas[slot] = replica
-        return replica.fileno()
-
-    def describe(self, slot: int = 0) -> dict[str, Any]:
-        """What the worker in ``slot`` needs to listen (JSON-able); ``listen``: call listen() on it."""
-        fd = self.slot_fd(slot)
-        return {"text": self.bind.text, "fd": fd, "family": self.family, "listen": fd != self.fd}
-
-    def pause_slot(self, slot: int) -> None:
-        """Stop slot ``slot``'s own socket listening (its worker is gone; the next one listens again):
-        new connections go to the other workers' sockets instead of waiting for a replacement to boot.
-        Connections already queued on it are reset (Linux: ``shutdown(SHUT_RD)`` on a listening socket)."""
-        replica = self.replicas.get(slot)
-        if replica is not None:
-            with contextlib.suppress(OSError):
-                replica.shutdown(socket.SHUT_RD)
-
-    def close_slot(self, slot: int) -> None:
-        """Close slot ``slot``'s own socket, once no worker is to listen on it (connections still
-        queued on it when the last descriptor closes are reset by the kernel)."""
-        replica = self.replicas.pop(slot, None)
-        if replica is not None:
-            replica.close()
+    def describe(self) -> dict[str, Any]:
+        """What a worker needs to listen on it (JSON-able)."""
+        return {"text": self.bind.text, "fd": self.fd, "family": self.family}
 
     def close(self) -> None:
         """Close the socket (idempotent); a Unix socket we created also loses its file."""
-        for slot in list(self.replicas):
-            self.close_slot(slot)
         if self.sock is None or self.sock.fileno() < 0:
             return
         self.sock.close()
@@ -251,7 +201,7 @@ class Listener:
                 os.unlink(self.bind.path)
 
 
-def _open_tcp(bind: Bind, reuse_port: bool = False) -> socket.socket:
+def _open_tcp(bind: Bind) -> socket.socket:
     host = bind.host or "0.0.0.0"
     try:
         infos = socket.getaddrinfo(host, bind.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
@@ -262,15 +212,6 @@ def _open_tcp(bind: Bind, reuse_port: bool = False) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        if reuse_port:
-            # Bound without SO_REUSEPORT first, so an address another server (even one using
-            # SO_REUSEPORT) holds is refused; then bound again with it, on the port now known.
-            address = sock.getsockname()
-            sock.close()
-            sock = socket.socket(family, kind, proto)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind(address)
         sock.listen(bind.backlog)
     except OSError as exc:
         sock.close()
@@ -365,17 +306,15 @@ def open_listener(bind: Bind) -> Listener:
     if bind.kind == "endpoint":
         return Listener(bind, None)
     check_tls_files(bind)
-    reuse_port = False
     if bind.kind == "tcp":
-        reuse_port = hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
-        sock = _open_tcp(bind, reuse_port)
+        sock = _open_tcp(bind)
     elif bind.kind == "unix":
         sock = _open_unix(bind)
     else:
         sock = _adopt_fd(bind)
     sock.set_inheritable(True)
     sock.setblocking(False)  # Twisted accepts until EAGAIN; shared by every worker's duplicate
-    return Listener(bind, sock, reuse_port=reuse_port)
+    return Listener(bind, sock)
 
 
 # -- listening (the worker) -----------------------------------------------------------------------------
@@ -393,12 +332,6 @@ def listen(reactor: Any, description: dict[str, Any], factory: Any) -> Any:
         from twisted.protocols.tls import TLSMemoryBIOFactory
 
         factory = TLSMemoryBIOFactory(tls_options(bind), False, factory)
-    if description.get("listen"):  # a socket of this worker's own, bound by the supervisor
-        sock = socket.socket(fileno=os.dup(description["fd"]))
-        try:
-            sock.listen(bind.backlog)
-        finally:
-            sock.close()
     return reactor.adoptStreamPort(description["fd"], description["family"], factory)  # a duplicate fd
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 from pathlib import Path
@@ -77,42 +76,6 @@ def test_open_tcp_listener_is_non_blocking_and_inheritable() -> None:
     finally:
         listener.close()
         listener.close()  # idempotent
-
-
-def test_tcp_listener_gives_each_worker_slot_a_socket_of_its_own() -> None:
-    listener = open_listener(parse_bind("127.0.0.1:0"))
-    try:
-        assert listener.sock is not None
-        assert listener.sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
-        address = listener.sock.getsockname()
-        fds = [listener.describe(slot)["fd"] for slot in range(3)]
-        assert fds[0] == listener.fd
-        assert len(set(fds)) == 3
-        assert listener.describe(2)["fd"] == fds[2]  # opened once per slot
-        for fd in fds:
-            sock = socket.socket(fileno=os.dup(fd))
-            try:
-                assert sock.getsockname() == address
-                assert fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_NONBLOCK
-                assert os.get_inheritable(fd)
-            finally:
-                sock.close()
-        # The address stays taken for anyone else, SO_REUSEPORT or not.
-        with pytest.raises(BindError, match="address already in use"):
-            open_listener(parse_bind(f"127.0.0.1:{address[1]}"))
-        listener.close_slot(2)
-        assert 2 not in listener.replicas
-    finally:
-        listener.close()
-    assert not listener.replicas
-
-
-def test_unix_listener_is_shared_by_every_slot(tmp_path: Path) -> None:
-    listener = open_listener(parse_bind(f"unix:{tmp_path / 'app.sock'}"))
-    try:
-        assert {listener.describe(slot)["fd"] for slot in range(3)} == {listener.fd}
-    finally:
-        listener.close()
 
 
 def test_unix_listener_replaces_a_stale_socket_and_refuses_a_live_one(tmp_path: Path) -> None:

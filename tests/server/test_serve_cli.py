@@ -125,6 +125,16 @@ def test_max_requests_recycles_the_worker(start_server) -> None:
     server.wait_for_output(r"(?s)(Booting worker.*){3}")
 
 
+def test_workers_recycled_one_by_one_lose_no_connection(start_server) -> None:
+    """Two workers, each replaced every 20 requests (--max-requests), while new connections keep coming:
+    the worker that drains and the one that boots never leave a connection waiting on a socket nobody
+    accepts from (a per-worker SO_REUSEPORT socket did: a few connections in 600 were reset)."""
+    server = start_server("testproject.plain", "--no-patch", "-w", "2", "--max-requests", "20")
+    statuses = [get(server.port, "/hello").status for _ in range(300)]
+    assert statuses == [200] * 300
+    server.wait_for_output(r"(?s)(Booting worker.*){6}")
+
+
 def test_sighup_replaces_the_workers_without_dropping_requests(start_server) -> None:
     server = start_server("testproject.plain", "--no-patch", "-w", "2")
     server.wait_for_output(r"(?s)(Booting worker.*){2}")
@@ -140,67 +150,6 @@ def test_sighup_replaces_the_workers_without_dropping_requests(start_server) -> 
         time.sleep(0.1)
     assert not {pid for pid in before if _alive(pid)}, "the old workers did not stop"
     assert get(server.port, "/hello").status == 200
-
-
-def _pids_of_a_burst(port: int, connections: int) -> list[int]:
-    """Open ``connections`` connections at once, then ask each which worker process serves it."""
-    socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(connections)]
-    try:
-        for sock in socks:
-            sock.sendall(b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n")
-        pids = []
-        for sock in socks:
-            data = b""
-            while b"\r\n\r\n" not in data or not data.split(b"\r\n\r\n", 1)[1]:
-                chunk = sock.recv(4096)
-                assert chunk, "the connection was closed without an answer"
-                data += chunk
-            head, body = data.split(b"\r\n\r\n", 1)
-            assert head.startswith(b"HTTP/1.1 200")
-            pids.append(int(body))
-        return pids
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def _listening_sockets(port: int) -> int:
-    """How many TCP sockets listen on 127.0.0.1:``port`` (each SO_REUSEPORT socket is one)."""
-    with open("/proc/net/tcp") as table:
-        rows = [line.split() for line in table.readlines()[1:]]
-    return sum(1 for row in rows if row[1] == f"0100007F:{port:04X}" and row[3] == "0A")
-
-
-def _wait_for_listening_sockets(port: int, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while _listening_sockets(port) != count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _listening_sockets(port) == count
-
-
-def test_a_burst_of_connections_is_spread_over_the_workers(start_server) -> None:
-    # Each worker listens on a SO_REUSEPORT socket of its own: the kernel spreads new connections (with
-    # one shared socket, the first worker to wake up accepted a whole burst of keep-alive connections).
-    server = start_server("testproject.plain", "--no-patch", "-w", "2")
-    server.wait_for_output(r"(?s)(Booting worker.*){2}")
-    _wait_for_listening_sockets(server.port, 2)  # a worker's own socket listens once it is ready
-    assert len(set(_pids_of_a_burst(server.port, 64))) == 2
-    # One worker fewer: its socket is closed, so no new connection waits on it.
-    server.signal(signal.SIGTTOU)
-    server.wait_for_output(r"SIGTTOU: 1 workers")
-    _wait_for_listening_sockets(server.port, 1)
-    assert len(set(_pids_of_a_burst(server.port, 64))) == 1
-    # And one more again: a new socket for the new worker.
-    server.signal(signal.SIGTTIN)
-    server.wait_for_output(r"(?s)(Booting worker.*){3}")
-    _wait_for_listening_sockets(server.port, 2)
-    assert len(set(_pids_of_a_burst(server.port, 64))) == 2
-    # A worker that dies stops its socket listening until its replacement is ready.
-    _survivor, doomed = sorted(set(_pids_of_a_burst(server.port, 64)))[:2]
-    os.kill(doomed, signal.SIGKILL)
-    server.wait_for_output(rf"worker {doomed} died")
-    _wait_for_listening_sockets(server.port, 2)
-    assert len(set(_pids_of_a_burst(server.port, 64))) == 2
 
 
 def _alive(pid: int) -> bool:
