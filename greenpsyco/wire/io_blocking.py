@@ -227,20 +227,26 @@ class BlockingConnection:
         runner = self._runner
         try:
             return runner.run(op)
-        except KeyboardInterrupt:
-            if not runner.clean:
-                self._mark_broken()
-            raise
-        except (ConnectionLost, OSError) as exc:
-            self._mark_broken()
-            if isinstance(exc, OSError):  # not from the session's own I/O (a cancel's, say)
-                raise io_failure(exc, tls=self.tls, reading=True) from exc
-            raise
-        except ProtocolViolation:
-            self._mark_broken()
+        except BaseException as exc:
+            self._after_failure(exc, runner.clean)
             raise
         finally:
             self._busy.release()
+
+    def _after_failure(self, exc: BaseException, clean: bool) -> None:
+        """What an operation's failure means for the session (:meth:`run` and :meth:`query`): Ctrl-C
+        before the session was back at ReadyForQuery, a lost connection or a protocol violation mark it
+        broken; an OSError not from the session's own I/O (a cancel's, say) is raised as libpq words it.
+        The caller re-raises ``exc`` when this returns."""
+        if isinstance(exc, KeyboardInterrupt):
+            if not clean:
+                self._mark_broken()
+        elif isinstance(exc, (ConnectionLost, OSError)):
+            self._mark_broken()
+            if isinstance(exc, OSError):
+                raise io_failure(exc, tls=self.tls, reading=True) from exc
+        elif isinstance(exc, ProtocolViolation):
+            self._mark_broken()
 
     def query(self, sql: bytes) -> list[ops.QueryResult]:
         """``run(ops.simple_query(state, sql))``, the usual round trip fused.
@@ -294,17 +300,8 @@ class BlockingConnection:
                 runner.clean = True
                 return results
             return runner.run(ops.query_results(state, results, current))
-        except KeyboardInterrupt:
-            if not runner.clean:
-                self._mark_broken()
-            raise
-        except (ConnectionLost, OSError) as exc:
-            self._mark_broken()
-            if isinstance(exc, OSError):  # not from the session's own I/O (a cancel's, say)
-                raise io_failure(exc, tls=self.tls, reading=True) from exc
-            raise
-        except ProtocolViolation:
-            self._mark_broken()
+        except BaseException as exc:
+            self._after_failure(exc, runner.clean)
             raise
         finally:
             self._busy.release()
