@@ -423,6 +423,10 @@ def _install_django(module: types.ModuleType) -> str:
         return "was already greenlet-local"
     local = GreenletLocal(storage)
     handler._connections = local
+    from greenpsyco import persistent  # imported here: twisted loads only once Django is there
+
+    original = handler.create_connection
+    handler.create_connection = persistent.adopting(original, lambda alias: handler.settings[alias])
     _django_installed = (handler, storage, local)
     return "is now greenlet-local"
 
@@ -465,6 +469,11 @@ def _restore_django() -> None:
     handler, original, local = installed
     if handler._connections is local:
         handler._connections = original
+    if getattr(handler.__dict__.get("create_connection"), "greenpsyco_original", None) is not None:
+        del handler.create_connection
+    persistent = sys.modules.get("greenpsyco.persistent")
+    if persistent is not None:
+        persistent.close_parked()
     for data in local._greenpsyco_state.clear():
         _close_orphaned(data, "unpatch() removed the greenlet-local storage")
 
@@ -488,8 +497,17 @@ def close_request_connections() -> int:
         return 0
     current = greenlet.getcurrent()
     if isinstance(storage, GreenletLocal) and current.parent is not None:
+        from greenpsyco import persistent
+
         data = storage._greenpsyco_state.pop(current)
-        wrappers = list(data.values()) if data is not None else []
+        wrappers = []
+        for alias, wrapper in (data or {}).items():
+            try:
+                if persistent.release(alias, wrapper):
+                    continue  # kept for the next request greenlet (CONN_MAX_AGE), or closed there
+            except Exception:
+                log.exception("close_request_connections(): keeping %r failed", wrapper)
+            wrappers.append(wrapper)
     else:
         try:
             wrappers = [getattr(storage, alias) for alias in handler if hasattr(storage, alias)]

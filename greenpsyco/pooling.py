@@ -42,7 +42,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Union
 
 from twisted.internet import defer
@@ -134,6 +134,29 @@ def enabled() -> bool:
     return pool_size() > 0
 
 
+# -- reclaimers -------------------------------------------------------------------------------------
+
+Reclaimer = Callable[[Callable[[Wire], bool]], bool]
+_reclaimers: list[Reclaimer] = []
+
+
+def add_reclaimer(reclaimer: Reclaimer) -> None:
+    """Register code that holds checked-out connections while they sit idle (:mod:`greenpsyco.persistent`).
+
+    Before a caller queues for a full pool, each reclaimer is called with a predicate telling which
+    connections belong to that pool; one that closes (gives back) such an idle connection returns
+    True, and the caller tries again. So a held idle session never makes another caller wait.
+    """
+    if reclaimer not in _reclaimers:
+        _reclaimers.append(reclaimer)
+
+
+def remove_reclaimer(reclaimer: Reclaimer) -> None:
+    """Undo :func:`add_reclaimer` (nothing if it was not registered)."""
+    with contextlib.suppress(ValueError):
+        _reclaimers.remove(reclaimer)
+
+
 # -- the pools --------------------------------------------------------------------------------------
 
 
@@ -201,9 +224,11 @@ class _Pool:
     def acquire(self, params: ConnectParams) -> Wire:
         """A healthy connection: an idle one, a new one while below the size, or one handed over."""
         deadline: float | None = None
+        may_reclaim = True
         while True:
             wire: Wire | None
             waiter: _Waiter | None = None
+            reclaim = False
             with self.lock:
                 size = pool_size()
                 if self.idle and not self.waiters:
@@ -211,18 +236,24 @@ class _Pool:
                     self.busy.add(wire)
                 elif self.waiters or self._count() >= size:
                     self._prune_busy()
+                    wire = None
                     if not self.waiters and self._count() < size:
                         self.opening += 1
-                        wire = None
+                    elif not self.waiters and may_reclaim and _reclaimers:
+                        reclaim = True
                     else:
                         waiter = _Waiter(self.cooperative)
                         self.waiters.append(waiter)
-                        wire = None
                         if self.cooperative:
                             self._schedule_sweep()
                 else:
                     self.opening += 1
                     wire = None
+            if reclaim:
+                # Before queueing, ask holders of idle checked-out sessions (parked Django connections)
+                # to give one back; try again while they do.
+                may_reclaim = self._reclaim()
+                continue
             if waiter is not None:
                 if deadline is None:
                     deadline = time.monotonic() + pool_timeout()
@@ -237,6 +268,17 @@ class _Pool:
             if healthy:
                 return wire
             self._drop(wire)  # frees its slot (to the next waiter, if any) and try again
+
+    def _reclaim(self) -> bool:
+        """Have one reclaimer give back an idle session it holds from this pool; True if one did."""
+        owns = self.busy.__contains__
+        for reclaimer in list(_reclaimers):
+            try:
+                if reclaimer(owns):
+                    return True
+            except Exception:
+                _logger.exception("reclaiming an idle connection with %r failed", reclaimer)
+        return False
 
     def _wait(self, waiter: _Waiter, deadline: float) -> Wire | None:
         """Wait for a hand-over until ``deadline``; None means a slot was reserved for a new session."""
@@ -599,11 +641,13 @@ __all__ = [
     "TIMEOUT_VARIABLE",
     "PoolExhausted",
     "acquire",
+    "add_reclaimer",
     "clear",
     "configure",
     "enabled",
     "pool_size",
     "pool_timeout",
     "release",
+    "remove_reclaimer",
     "stats",
 ]
