@@ -380,7 +380,10 @@ def _close_orphaned(data: dict[str, Any], why: str) -> int:
     """
     global _safety_net_warned
     closed = 0
+    persistent = sys.modules.get("greenpsyco.persistent")
     for alias, wrapper in list(data.items()):
+        if persistent is not None:
+            persistent.dropped(wrapper)
         raw = getattr(wrapper, "connection", None)
         if raw is None:
             continue

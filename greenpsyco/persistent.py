@@ -46,7 +46,7 @@ from greenpsyco import hub, pooling
 
 log = logging.getLogger("greenpsyco")
 
-RECHECK_INTERVAL = 1.0  # how often a waiting greenlet looks for wrappers freed without being parked
+RECHECK_INTERVAL = 1.0  # how often places of wrappers freed without release() are looked for
 
 CreateConnection = Callable[[str], Any]
 
@@ -65,17 +65,35 @@ class _Waiter:
 class _Lot:
     """The wrappers of one alias in the hub's thread: the parked ones and every one counted.
 
-    ``members`` holds every wrapper this module let exist (in use by a greenlet, or parked) weakly, so
-    a wrapper dropped without passing through :func:`release` stops counting once it is freed.
+    ``members`` holds every wrapper this module let exist (in use by a greenlet, or parked), weakly: a
+    wrapper dropped without passing through :func:`release` stops counting when the greenlet-local
+    storage's safety net closes it (:func:`dropped`), or at the latest once it is freed.
     """
 
-    __slots__ = ("idle", "members", "reserved", "waiters")
+    __slots__ = ("idle", "members", "reserved", "sweep_call", "waiters")
 
     def __init__(self) -> None:
         self.idle: list[Any] = []  # parked wrappers, the most recently parked last
         self.members: weakref.WeakSet[Any] = weakref.WeakSet()
         self.reserved = 0  # places handed to woken waiters that have not created their wrapper yet
         self.waiters: collections.deque[_Waiter] = collections.deque()
+        self.sweep_call: Any = None  # the pending look for places freed without release(), if any
+
+    def schedule_sweep(self) -> None:
+        """Look for freed places in RECHECK_INTERVAL unless a look is pending (one timer per alias, not
+        one per waiting greenlet: thousands may wait)."""
+        running = hub.get_hub()
+        if self.sweep_call is None and running is not None:
+            self.sweep_call = running.reactor.callLater(RECHECK_INTERVAL, self.sweep)
+
+    def sweep(self) -> None:
+        """Give places of wrappers dropped without :func:`release` (their greenlet died and they were
+        freed) to the first waiters; look again while greenlets wait. Runs in the hub greenlet."""
+        self.sweep_call = None
+        while self.waiters and self.has_room() and self.hand_over(None):
+            pass
+        if self.waiters:
+            self.schedule_sweep()
 
     def has_room(self) -> bool:
         return len(self.members) + self.reserved < pooling.pool_size()
@@ -133,24 +151,19 @@ def _checkout(alias: str, original: CreateConnection) -> Any:
             return wrapper
     waiter = _Waiter()
     lot.waiters.append(waiter)
+    lot.schedule_sweep()
     deadline = time.monotonic() + pooling.pool_timeout()
     try:
         while True:
-            waiter.deferred = defer.Deferred()
             remaining = deadline - time.monotonic()
             with contextlib.suppress(TimeoutError):
-                hub.wait(waiter.deferred, timeout=max(0.0, min(remaining, RECHECK_INTERVAL)))
+                hub.wait(waiter.deferred, timeout=max(0.0, remaining))
             if waiter.given:
-                break
-            if lot.waiters and lot.waiters[0] is waiter and lot.has_room():
-                # A wrapper was dropped without release() (its greenlet died): take its place.
-                lot.waiters.popleft()
-                waiter.given = True
-                lot.reserved += 1
                 break
             if time.monotonic() >= deadline:
                 _remove(lot, waiter)
                 raise _exhausted(alias)
+            waiter.deferred = defer.Deferred()  # woken early without being handed anything
     except BaseException:
         if not waiter.given:
             _remove(lot, waiter)
@@ -283,6 +296,19 @@ def release(alias: str, wrapper: Any) -> bool:
     return True
 
 
+def dropped(wrapper: Any) -> None:
+    """A greenlet died without :func:`release` and its wrapper was closed: stop counting it.
+
+    Its place goes to a waiting greenlet at the next sweep (this may run from a weakref callback, where
+    waking anyone is not safe). A wrapper is part of reference cycles, so waiting for it to be freed
+    could take until the next garbage collection.
+
+    Call from: anywhere (the greenlet-local storage's safety net).
+    """
+    for lot in list(_lots.values()):
+        lot.members.discard(wrapper)
+
+
 def _park(lot: _Lot, wrapper: Any) -> None:
     if not lot.hand_over(wrapper):
         lot.idle.append(wrapper)
@@ -348,6 +374,8 @@ def close_parked() -> int:
     """
     closed = 0
     for lot in list(_lots.values()):
+        if lot.sweep_call is not None and lot.sweep_call.active():
+            lot.sweep_call.cancel()
         while lot.idle:
             wrapper = lot.idle.pop()
             lot.members.discard(wrapper)
@@ -365,4 +393,4 @@ def _forget_after_fork() -> None:
 os.register_at_fork(after_in_child=_forget_after_fork)
 pooling.add_reclaimer(_reclaim)
 
-__all__ = ["adopting", "close_parked", "parked", "release"]
+__all__ = ["adopting", "close_parked", "dropped", "parked", "release"]

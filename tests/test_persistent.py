@@ -141,7 +141,8 @@ def main():
         try:
             connections["default"]
         except OperationalError as error:
-            return [type(error.__cause__).__name__, round(time.monotonic() - began, 1), "default" in str(error)]
+            waited = round(time.monotonic() - began, 1)
+            return [type(error.__cause__).__name__, waited, "default" in str(error)]
         return None
     out["exhausted"] = served(late)
     for task in holders:
@@ -203,7 +204,8 @@ def main():
     parked_before = persistent.parked().get("default")
     began = time.monotonic()
     other = served(query, "other", "SELECT 2")
-    out["reclaimed"] = [parked_before, other, time.monotonic() - began < 1.0, persistent.parked().get("default")]
+    fast = time.monotonic() - began < 1.0
+    out["reclaimed"] = [parked_before, other, fast, persistent.parked().get("default")]
 
     # 11. a greenlet killed while waiting passes its turn on; nothing leaks
     holders = [request(query, "default", "SELECT 1 FROM pg_sleep(0.3)") for _ in range(2)]
@@ -216,6 +218,20 @@ def main():
     for task in holders:
         task.join(10)
     out["killed_waiter"] = [second_waiter.result(), persistent.parked().get("default")]
+
+    # 12. wrappers dropped without release() (greenlets that never called close_request_connections):
+    # their places reach a waiting greenlet within a sweep
+    def hold_and_vanish():
+        query("default", "SELECT 1 FROM pg_sleep(0.2)")  # no close_request_connections()
+    leakers = [hub.spawn(hold_and_vanish) for _ in range(2)]
+    hub.sleep(0.05)
+    began = time.monotonic()
+    waiter = request(query, "default", "SELECT 'after the leak'")
+    for task in leakers:
+        task.join(10)
+    del leakers, task
+    waiter.join(10)
+    out["leaked_places"] = [waiter.result(), time.monotonic() - began < 2.5]
     out["parked_at_end"] = persistent.parked()
     keep = [w.connection for lot in persistent._lots.values() for w in lot.idle]
     out["raws_open"] = [raw.closed for raw in keep]
@@ -265,8 +281,10 @@ def test_request_greenlets_keep_djangos_persistent_connections_within_the_pool(p
     assert parked_after == 1
 
     assert seen["killed_waiter"] == ["second", 2]
-    # other's wrapper was reclaimed for default's second holder; short's stays parked (separate pool)
-    assert seen["parked_at_end"] == {"default": 2, "other": 0, "short": 1}
-    assert seen["raws_open"] == [0, 0, 0]
-    assert seen["raws_after_unpatch"] == [1, 1, 1]
+    assert seen["leaked_places"] == ["after the leak", True]
+    # other's wrapper was reclaimed for default's second holder (11); the two leaked ones are gone and
+    # the waiter's is parked (12); short's stays parked (its own pool)
+    assert seen["parked_at_end"] == {"default": 1, "other": 0, "short": 1}
+    assert seen["raws_open"] == [0, 0]
+    assert seen["raws_after_unpatch"] == [1, 1]
     assert seen["parked_after_unpatch"] == {}

@@ -691,3 +691,37 @@ def test_a_waiter_interrupted_after_the_hand_over_gives_the_connection_back(
     monkeypatch.setattr(pooling._Pool, "_block", original)
     again = psycopg2.connect(dsn)
     again.close()
+
+
+def test_a_reclaimer_gives_back_an_idle_held_connection_before_a_caller_queues(
+    dsn: str, blocking_pool: None
+) -> None:
+    pooling.configure(size=1, timeout=5)
+    held = psycopg2.connect(dsn)
+    asked: list[bool] = []
+
+    def reclaimer(owns: object) -> bool:
+        mine = callable(owns) and owns(held._wire)
+        asked.append(mine)
+        if mine and not held.closed:
+            held.close()
+            return True
+        return False
+
+    pooling.add_reclaimer(reclaimer)
+    try:
+        began = time.monotonic()
+        taken = psycopg2.connect(dsn)
+        assert time.monotonic() - began < 1.0  # no wait for the pool timeout
+        assert asked == [True]
+        assert held.closed == 1
+        taken.close()
+        # nothing left to reclaim: the reclaimer is asked once more, then the caller queues as before
+        first = psycopg2.connect(dsn)
+        pooling.configure(timeout=0.2)
+        with pytest.raises(psycopg2.OperationalError, match="connection pool exhausted"):
+            psycopg2.connect(dsn)
+        assert asked == [True, False]
+        first.close()
+    finally:
+        pooling.remove_reclaimer(reclaimer)
