@@ -81,14 +81,19 @@ def _environment(pg_server: TestServer, app_name: str) -> dict[str, str]:
 
 @pytest.fixture
 def start_server(pg_server: TestServer, tmp_path: Path) -> Iterator[object]:
-    """``start_server(*args, ready=True)``: run ``greenpsyco serve ARGS -b 127.0.0.1:PORT`` in tests/server.
+    """``start_server(*args, ready=True, env=None)``: run ``greenpsyco serve ARGS -b 127.0.0.1:PORT`` in
+    tests/server, with ``env`` added to its environment.
 
     Waits for "Listening at" unless ``ready=False``. Every process started is killed at the end.
     """
     started: list[RunningServer] = []
 
     def start(
-        *args: str, ready: bool = True, command: list[str] | None = None, bind: bool = True
+        *args: str,
+        ready: bool = True,
+        command: list[str] | None = None,
+        bind: bool = True,
+        env: dict[str, str] | None = None,
     ) -> RunningServer:
         port = free_port()
         app_name = f"gp-serve-{uuid.uuid4().hex[:10]}"
@@ -100,7 +105,7 @@ def start_server(pg_server: TestServer, tmp_path: Path) -> Iterator[object]:
             process = subprocess.Popen(
                 argv,
                 cwd=HERE,
-                env=_environment(pg_server, app_name),
+                env={**_environment(pg_server, app_name), **(env or {})},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

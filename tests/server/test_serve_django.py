@@ -66,6 +66,58 @@ def test_300_concurrent_slow_queries_in_one_worker_share_the_pool(
     assert wall < 60
 
 
+@pytest.mark.parametrize("conn_max_age", [0, 600])
+def test_conn_max_age_decides_whether_the_next_request_gets_the_same_session(
+    start_server, pg_server: TestServer, conn_max_age: int
+) -> None:
+    server = start_server(
+        "testproject.wsgi", "--pool-size", "3", env={"GREENPSYCO_TEST_CONN_MAX_AGE": str(conn_max_age)}
+    )
+    marks = [get(server.port, f"/mark/?tag=r{n}").body.decode() for n in range(5)]
+    seen = [re.fullmatch(r"mark=(\w*) backend=(\d+)", body) for body in marks]
+    assert all(seen), marks
+    if conn_max_age:
+        # the session as the previous request left it, as with a thread's persistent connection
+        assert [match[1] for match in seen if match] == ["", "r0", "r1", "r2", "r3"]
+        assert len({match[2] for match in seen if match}) == 1
+    else:
+        assert [match[1] for match in seen if match] == [""] * 5  # DISCARD ALL between requests
+
+    # more concurrent requests than the pool: every one answered, never more than 3 sessions
+    peak = 0
+    stop = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _count_backends(pg_server, server.app_name))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        replies = get_many(server.port, [f"/sleep/?s=0.1&tag={n}" for n in range(40)], timeout=60)
+    finally:
+        stop.set()
+        watcher.join()
+    assert [reply.status for reply in replies] == [200] * 40
+    assert 1 <= len({reply.body.decode().rsplit("=", 1)[1] for reply in replies}) <= 3
+    assert 1 <= peak <= 3
+    # a request that does not use the database is answered while every session is taken
+    slow = threading.Thread(
+        target=get_many, args=(server.port, [f"/sleep/?s=3.0&tag=h{n}" for n in range(3)]), daemon=True
+    )
+    slow.start()
+    deadline = time.monotonic() + 20
+    while _count_backends(pg_server, server.app_name, active_only=True) < 3:
+        assert time.monotonic() < deadline, "the three slow requests never ran at once"
+        time.sleep(0.02)
+    assert get(server.port, "/hello/").status == 200
+    # answered while all three sessions were still busy: it did not wait for one
+    assert _count_backends(pg_server, server.app_name, active_only=True) == 3
+    slow.join(30)
+
+
 def test_keep_alive_reuses_one_connection(start_server) -> None:
     server = start_server("testproject.wsgi")
     with socket.create_connection(("127.0.0.1", server.port)) as sock:

@@ -31,7 +31,7 @@ DATABASES = {
         "HOST": _params.get("host", ""),
         "PORT": _params.get("port", ""),
         "OPTIONS": {"application_name": os.environ.get("GREENPSYCO_TEST_APPNAME", "greenpsyco-server-test")},
-        "CONN_MAX_AGE": 0,
+        "CONN_MAX_AGE": int(os.environ.get("GREENPSYCO_TEST_CONN_MAX_AGE", "0")),
     }
 }
 LOGGING_CONFIG = None

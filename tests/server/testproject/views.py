@@ -15,6 +15,15 @@ def sleep(request: HttpRequest) -> HttpResponse:
     return HttpResponse(f"slept {seconds} tag={request.GET.get('tag', '')} backend={backend}")
 
 
+def mark(request: HttpRequest) -> HttpResponse:
+    """Say what the session's ``greenpsyco.mark`` setting holds, then set it: shows a session's reuse."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('greenpsyco.mark', true), pg_backend_pid()")
+        seen, backend = cursor.fetchone()
+        cursor.execute("SELECT set_config('greenpsyco.mark', %s, false)", [request.GET.get("tag", "")])
+    return HttpResponse(f"mark={seen or ''} backend={backend}")
+
+
 def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("the view failed on purpose")
 
