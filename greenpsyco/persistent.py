@@ -67,15 +67,19 @@ class _Lot:
 
     ``members`` holds every wrapper this module let exist (in use by a greenlet, or parked), weakly: a
     wrapper dropped without passing through :func:`release` stops counting when the greenlet-local
-    storage's safety net closes it (:func:`dropped`), or at the latest once it is freed.
+    storage's safety net closes it (:func:`dropped`), or at the latest once it is freed. The bound is on
+    sessions: a member counts while it holds a connection, or has not connected yet since it was
+    created; one whose connection Django closed mid-request (``connection.close()`` before a long
+    wait, say) leaves its place to the next greenlet at once.
     """
 
-    __slots__ = ("idle", "members", "reserved", "sweep_call", "waiters")
+    __slots__ = ("idle", "members", "reserved", "sweep_call", "unconnected", "waiters")
 
     def __init__(self) -> None:
         self.idle: list[Any] = []  # parked wrappers, the most recently parked last
         self.members: weakref.WeakSet[Any] = weakref.WeakSet()
-        self.reserved = 0  # places handed to woken waiters that have not created their wrapper yet
+        self.unconnected: weakref.WeakSet[Any] = weakref.WeakSet()  # created, not connected yet
+        self.reserved = 0  # places handed to woken waiters that have not taken their wrapper yet
         self.waiters: collections.deque[_Waiter] = collections.deque()
         self.sweep_call: Any = None  # the pending look for places freed without release(), if any
 
@@ -90,13 +94,28 @@ class _Lot:
         """Give places of wrappers dropped without :func:`release` (their greenlet died and they were
         freed) to the first waiters; look again while greenlets wait. Runs in the hub greenlet."""
         self.sweep_call = None
-        while self.waiters and self.has_room() and self.hand_over(None):
-            pass
+        self.fill()
         if self.waiters:
             self.schedule_sweep()
 
+    def sessions(self) -> int:
+        """The members holding a session, or about to (created and not connected yet)."""
+        held = 0
+        for wrapper in list(self.members):
+            if wrapper.connection is not None:
+                held += 1
+                self.unconnected.discard(wrapper)
+            elif wrapper in self.unconnected:
+                held += 1
+        return held
+
     def has_room(self) -> bool:
-        return len(self.members) + self.reserved < pooling.pool_size()
+        return self.sessions() + self.reserved < pooling.pool_size()
+
+    def fill(self) -> None:
+        """Give every free place to the first waiters."""
+        while self.waiters and self.has_room() and self.hand_over(None):
+            pass
 
     def hand_over(self, wrapper: Any) -> bool:
         """Give ``wrapper`` (or, None, a free place) to the first waiter still waiting; False if none."""
@@ -172,10 +191,11 @@ def _checkout(alias: str, original: CreateConnection) -> Any:
         raise
     wrapper = waiter.wrapper
     if wrapper is not None:
+        lot.reserved += 1  # this greenlet's place, should the wrapper turn out unusable
         if _still_usable(wrapper):
+            lot.reserved -= 1
             return wrapper
         _discard(lot, wrapper)
-        lot.reserved += 1  # its place is this greenlet's
     wrapper = _take(lot, alias, original, reserved=True)
     assert wrapper is not None
     return wrapper
@@ -198,9 +218,10 @@ def _take(lot: _Lot, alias: str, original: CreateConnection, *, reserved: bool) 
     try:
         wrapper = original(alias)
     except BaseException:
-        lot.hand_over(None)
+        lot.fill()
         raise
     lot.members.add(wrapper)
+    lot.unconnected.add(wrapper)
     return wrapper
 
 
@@ -213,7 +234,7 @@ def _leave(lot: _Lot, waiter: _Waiter) -> None:
     """A waiter that was handed something was killed before using it: pass it on."""
     if waiter.wrapper is None:
         lot.reserved -= 1
-        lot.hand_over(None)
+        lot.fill()
     else:
         _park(lot, waiter.wrapper)
 
@@ -296,6 +317,15 @@ def release(alias: str, wrapper: Any) -> bool:
     return True
 
 
+def _session_returned() -> None:
+    """Pool listener: a session went back to a pool in this thread; a member may have closed its
+    connection mid-request, so waiting greenlets may have room now."""
+    thread = threading.get_ident()
+    for (owner, _alias), lot in list(_lots.items()):
+        if owner == thread and lot.waiters:
+            lot.fill()
+
+
 def dropped(wrapper: Any) -> None:
     """A greenlet died without :func:`release` and its wrapper was closed: stop counting it.
 
@@ -317,12 +347,13 @@ def _park(lot: _Lot, wrapper: Any) -> None:
 def _forget(lot: _Lot, wrapper: Any) -> None:
     """Close ``wrapper`` for good and give its place to the first waiter."""
     _discard(lot, wrapper)
-    lot.hand_over(None)
+    lot.fill()
 
 
 def _discard(lot: _Lot, wrapper: Any) -> None:
     """Close ``wrapper`` for good; its place is free (the caller says who gets it)."""
     lot.members.discard(wrapper)
+    lot.unconnected.discard(wrapper)
     try:
         wrapper.close()
     except Exception:
@@ -392,5 +423,6 @@ def _forget_after_fork() -> None:
 
 os.register_at_fork(after_in_child=_forget_after_fork)
 pooling.add_reclaimer(_reclaim)
+pooling.add_release_listener(_session_returned)
 
 __all__ = ["adopting", "close_parked", "dropped", "parked", "release"]

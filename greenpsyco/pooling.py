@@ -157,6 +157,24 @@ def remove_reclaimer(reclaimer: Reclaimer) -> None:
         _reclaimers.remove(reclaimer)
 
 
+_release_listeners: list[Callable[[], None]] = []
+
+
+def add_release_listener(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` after every :func:`release`, in the releasing thread (never raises into it).
+
+    :mod:`greenpsyco.persistent` learns this way that a connection closed mid-request freed a place.
+    """
+    if listener not in _release_listeners:
+        _release_listeners.append(listener)
+
+
+def remove_release_listener(listener: Callable[[], None]) -> None:
+    """Undo :func:`add_release_listener` (nothing if it was not registered)."""
+    with contextlib.suppress(ValueError):
+        _release_listeners.remove(listener)
+
+
 # -- the pools --------------------------------------------------------------------------------------
 
 
@@ -578,8 +596,13 @@ def release(wire: Wire) -> None:
     pool = _owners.get(wire)
     if pool is None:
         _close(wire)
-        return
-    pool.release(wire)
+    else:
+        pool.release(wire)
+    for listener in list(_release_listeners):
+        try:
+            listener()
+        except Exception:
+            _logger.exception("the pool's release listener %r failed", listener)
 
 
 def _trim_idle() -> None:
@@ -642,6 +665,7 @@ __all__ = [
     "PoolExhausted",
     "acquire",
     "add_reclaimer",
+    "add_release_listener",
     "clear",
     "configure",
     "enabled",
@@ -649,5 +673,6 @@ __all__ = [
     "pool_timeout",
     "release",
     "remove_reclaimer",
+    "remove_release_listener",
     "stats",
 ]

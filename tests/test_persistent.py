@@ -232,6 +232,23 @@ def main():
     del leakers, task
     waiter.join(10)
     out["leaked_places"] = [waiter.result(), time.monotonic() - began < 2.5]
+    # 13. a request that closes its connection before a long wait (a long poll) leaves its place at once
+    def close_then_wait():
+        query("default", "SELECT 1")
+        connections["default"].close()
+        hub.sleep(1.5)
+    def hold():
+        query("default", "SELECT 1 FROM pg_sleep(1.5)")
+    polling = request(close_then_wait)
+    holding = request(hold)
+    hub.sleep(0.2)
+    newcomer = request(query, "default", "SELECT 'not kept waiting'")
+    newcomer.join(10)
+    out["long_poll"] = [newcomer.result(), polling.done, holding.done]
+    for task in (polling, holding):
+        task.join(10)
+        task.result()
+
     out["parked_at_end"] = persistent.parked()
     keep = [w.connection for lot in persistent._lots.values() for w in lot.idle]
     out["raws_open"] = [raw.closed for raw in keep]
@@ -282,9 +299,11 @@ def test_request_greenlets_keep_djangos_persistent_connections_within_the_pool(p
 
     assert seen["killed_waiter"] == ["second", 2]
     assert seen["leaked_places"] == ["after the leak", True]
-    # other's wrapper was reclaimed for default's second holder (11); the two leaked ones are gone and
-    # the waiter's is parked (12); short's stays parked (its own pool)
-    assert seen["parked_at_end"] == {"default": 1, "other": 0, "short": 1}
-    assert seen["raws_open"] == [0, 0]
-    assert seen["raws_after_unpatch"] == [1, 1]
+    # answered while the long poll and the holder were both still running
+    assert seen["long_poll"] == ["not kept waiting", False, False]
+    # other's wrapper was reclaimed for default's second holder (11); the two leaked ones are gone (12);
+    # the holder's and the newcomer's are parked, the long poll's closed (13); short's stays parked
+    assert seen["parked_at_end"] == {"default": 2, "other": 0, "short": 1}
+    assert seen["raws_open"] == [0, 0, 0]
+    assert seen["raws_after_unpatch"] == [1, 1, 1]
     assert seen["parked_after_unpatch"] == {}

@@ -335,6 +335,28 @@ def listen(reactor: Any, description: dict[str, Any], factory: Any) -> Any:
     return reactor.adoptStreamPort(description["fd"], description["family"], factory)  # a duplicate fd
 
 
+def take_turns(port: Any) -> None:
+    """Make ``port`` accept one connection per readiness event, so workers sharing it take turns.
+
+    Every worker sharing a listening socket is woken when connections arrive. Twisted's port accepts
+    up to a growing batch (100 or more) per wake-up, so the first worker to run takes a whole burst —
+    ten keep-alive connections opened at once all land in one process while the others idle. Accepting
+    one at a time lets the workers interleave, and a busy worker leaves the next connection to an idle
+    one, as gunicorn's workers do. Ports without Twisted's ``numberAccepts`` are left alone.
+
+    Call from: the worker, in the hub's thread.
+    """
+    if not hasattr(port, "numberAccepts"):
+        return
+    accept_batch = port.doRead
+
+    def accept_one() -> Any:
+        port.numberAccepts = 1  # Twisted raises it after a full batch; keep it at one
+        return accept_batch()
+
+    port.doRead = accept_one
+
+
 __all__ = [
     "BACKLOG",
     "Bind",
@@ -345,5 +367,6 @@ __all__ = [
     "listen",
     "open_listener",
     "parse_bind",
+    "take_turns",
     "tls_options",
 ]

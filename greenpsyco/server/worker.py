@@ -32,7 +32,7 @@ from twisted.internet import defer, task
 
 from greenpsyco import hub as hub_module
 from greenpsyco.server.accesslog import open_access_log
-from greenpsyco.server.binds import listen
+from greenpsyco.server.binds import listen, take_turns
 from greenpsyco.server.config import ServerConfig
 from greenpsyco.server.logs import configure_logging
 from greenpsyco.server.proxy import TrustedProxies
@@ -143,6 +143,8 @@ class Worker:
                 if isinstance(result, defer.Deferred):
                     pending.append(result.addCallback(self.ports.append))
                 else:
+                    if self.config.workers > 1:
+                        take_turns(result)  # the listening socket is shared with the other workers
                     self.ports.append(result)
                     if self.close_inherited_fds:
                         os.close(description["fd"])  # the reactor listens on its own duplicate

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from greenpsyco.server.binds import BindError, default_binds, open_listener, parse_bind
+from greenpsyco.server.binds import BindError, default_binds, open_listener, parse_bind, take_turns
 
 
 @pytest.mark.parametrize(
@@ -109,3 +109,36 @@ def test_fd_listener_must_be_a_listening_socket() -> None:
             open_listener(parse_bind(f"fd://{unconnected.fileno()}"))
     finally:
         unconnected.close()
+
+
+@pytest.mark.parametrize("turns", [False, True])
+def test_a_port_taking_turns_accepts_one_connection_per_wake_up(turns: bool) -> None:
+    import time
+
+    from twisted.internet import protocol, tcp
+    from twisted.internet.selectreactor import SelectReactor
+
+    accepted: list[object] = []
+
+    class Count(protocol.Factory):
+        def buildProtocol(self, addr: object) -> protocol.Protocol:
+            accepted.append(addr)
+            return protocol.Protocol()
+
+    reactor = SelectReactor()  # not run: doRead() is called by hand, as the reactor would on readiness
+    port = tcp.Port(0, Count(), interface="127.0.0.1", reactor=reactor)
+    port.startListening()
+    if turns:
+        take_turns(port)
+    clients = [socket.create_connection(("127.0.0.1", port.getHost().port)) for _ in range(3)]
+    try:
+        time.sleep(0.05)  # the kernel has completed the three handshakes: all wait in the backlog
+        port.doRead()
+        assert len(accepted) == (1 if turns else 3)
+        port.doRead()
+        port.doRead()
+        assert len(accepted) == 3
+    finally:
+        for client in clients:
+            client.close()
+        port.connectionLost(None)  # type: ignore[arg-type]
