@@ -482,13 +482,15 @@ def _restore_django() -> None:
 
 
 def close_request_connections() -> int:
-    """Close the Django connections of the current greenlet; return how many were open.
+    """Close the Django connections of the current greenlet; return how many open ones were closed.
 
     What ``django.db.connections.close_all()`` does, restricted to the current greenlet's storage: the
     server calls it at the end of every request greenlet (also when the app raised), so its connections
     go back to PostgreSQL (or the driver's pool) at once instead of when the greenlet is collected. In a
-    request greenlet the storage itself is dropped as well; in the main greenlet of a thread (or when
-    not patched) the thread's connections are closed and their wrappers kept, as ``close_all()`` does.
+    request greenlet the storage itself is dropped as well, and a connection Django keeps between
+    requests (``CONN_MAX_AGE`` other than 0, pool on) is handed to the next request greenlet instead of
+    closed (:mod:`greenpsyco.persistent`; not counted). In the main greenlet of a thread (or when not
+    patched) the thread's connections are closed and their wrappers kept, as ``close_all()`` does.
     Errors are logged, never raised. Does nothing when ``django.db`` has not been imported.
 
     Call from: any greenlet; normally the request greenlet itself, as its last step.
