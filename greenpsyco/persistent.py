@@ -317,12 +317,17 @@ def release(alias: str, wrapper: Any) -> bool:
     return True
 
 
+def _this_threads_lots() -> list[tuple[str, _Lot]]:
+    """The (alias, lot) pairs of the calling thread."""
+    thread = threading.get_ident()
+    return [(alias, lot) for (owner, alias), lot in list(_lots.items()) if owner == thread]
+
+
 def _session_returned() -> None:
     """Pool listener: a session went back to a pool in this thread; a member may have closed its
     connection mid-request, so waiting greenlets may have room now."""
-    thread = threading.get_ident()
-    for (owner, _alias), lot in list(_lots.items()):
-        if owner == thread and lot.waiters:
+    for _alias, lot in _this_threads_lots():
+        if lot.waiters:
             lot.fill()
 
 
@@ -377,10 +382,7 @@ def _reclaim(owns: Callable[[Any], bool]) -> bool:
 
     Call from: the greenlet about to queue for that pool (the hub's thread: cooperative pools).
     """
-    thread = threading.get_ident()
-    for (owner, _alias), lot in list(_lots.items()):
-        if owner != thread:
-            continue
+    for _alias, lot in _this_threads_lots():
         for wrapper in lot.idle:
             raw = wrapper.connection
             wire = getattr(raw, "_wire", None)
@@ -393,8 +395,7 @@ def _reclaim(owns: Callable[[Any], bool]) -> bool:
 
 def parked() -> dict[str, int]:
     """How many wrappers are parked per alias in this thread (for tests and diagnostics)."""
-    thread = threading.get_ident()
-    return {alias: len(lot.idle) for (owner, alias), lot in _lots.items() if owner == thread}
+    return {alias: len(lot.idle) for alias, lot in _this_threads_lots()}
 
 
 def close_parked() -> int:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import psycopg2 as real_psycopg2
 import pytest
@@ -33,34 +35,46 @@ def _count_backends(pg_server: TestServer, app_name: str, *, active_only: bool =
         conn.close()
 
 
-def test_300_concurrent_slow_queries_in_one_worker_share_the_pool(
-    start_server, pg_server: TestServer
-) -> None:
-    server = start_server("testproject.wsgi", "--pool-size", "20", "--timeout", "60")
-    peak = 0
+class _Peak:
+    def __init__(self) -> None:
+        self.value = 0
+
+
+@contextlib.contextmanager
+def _peak_backends(pg_server: TestServer, app_name: str, *, every: float) -> Iterator[_Peak]:
+    """Sample the server's PostgreSQL sessions every ``every`` seconds while the block runs; the
+    highest count is in ``.value`` afterwards."""
+    peak = _Peak()
     stop = threading.Event()
 
     def watch() -> None:
-        nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _count_backends(pg_server, server.app_name))
-            time.sleep(0.05)
+            peak.value = max(peak.value, _count_backends(pg_server, app_name))
+            time.sleep(every)
 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        started = time.monotonic()
-        replies = get_many(server.port, [f"/sleep/?s=0.3&tag={n}" for n in range(300)], timeout=120)
-        wall = time.monotonic() - started
+        yield peak
     finally:
         stop.set()
         watcher.join()
+
+
+def test_300_concurrent_slow_queries_in_one_worker_share_the_pool(
+    start_server, pg_server: TestServer
+) -> None:
+    server = start_server("testproject.wsgi", "--pool-size", "20", "--timeout", "60")
+    with _peak_backends(pg_server, server.app_name, every=0.05) as peak:
+        started = time.monotonic()
+        replies = get_many(server.port, [f"/sleep/?s=0.3&tag={n}" for n in range(300)], timeout=120)
+        wall = time.monotonic() - started
     assert [reply.status for reply in replies] == [200] * 300
     for n, reply in enumerate(replies):
         assert re.fullmatch(rf"slept 0.3 tag={n} backend=\d+", reply.body.decode()), reply.body
     backends = {reply.body.decode().rsplit("=", 1)[1] for reply in replies}
     assert 1 <= len(backends) <= 20
-    assert peak <= 20
+    assert peak.value <= 20
     # 300 x 0.3 s = 90 s one after another; 15 rounds of 20 is 4.5 s. Not a timing assertion on our
     # speed: only proof that the requests overlapped instead of running one by one.
     assert wall < 60
@@ -84,25 +98,11 @@ def test_conn_max_age_decides_whether_the_next_request_gets_the_same_session(
         assert [match[1] for match in seen if match] == [""] * 5  # DISCARD ALL between requests
 
     # more concurrent requests than the pool: every one answered, never more than 3 sessions
-    peak = 0
-    stop = threading.Event()
-
-    def watch() -> None:
-        nonlocal peak
-        while not stop.is_set():
-            peak = max(peak, _count_backends(pg_server, server.app_name))
-            time.sleep(0.02)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with _peak_backends(pg_server, server.app_name, every=0.02) as peak:
         replies = get_many(server.port, [f"/sleep/?s=0.1&tag={n}" for n in range(40)], timeout=60)
-    finally:
-        stop.set()
-        watcher.join()
     assert [reply.status for reply in replies] == [200] * 40
     assert 1 <= len({reply.body.decode().rsplit("=", 1)[1] for reply in replies}) <= 3
-    assert 1 <= peak <= 3
+    assert 1 <= peak.value <= 3
     # a request that does not use the database is answered while every session is taken
     slow = threading.Thread(
         target=get_many, args=(server.port, [f"/sleep/?s=3.0&tag=h{n}" for n in range(3)]), daemon=True
