@@ -59,6 +59,8 @@ import greenlet  # type: ignore[import-untyped]
 from twisted.internet import defer, error
 from twisted.python.failure import Failure
 
+from greenpsyco.wire import fastpath
+
 T = TypeVar("T")
 P = ParamSpec("P")
 
@@ -105,6 +107,7 @@ def _after_fork_in_child() -> None:
         with contextlib.suppress(Exception):
             if greenlet.gettrace() == parent_hub._trace_switch:
                 greenlet.settrace(parent_hub._previous_trace)
+    fastpath.forget_all()
     if "twisted.internet.reactor" in sys.modules:
         _forked_with_reactor = True
 
@@ -505,6 +508,7 @@ class Hub:
         self.reactor.addSystemEventTrigger("before", "shutdown", self._before_shutdown)
         self.reactor.addSystemEventTrigger("after", "shutdown", self._after_attached_shutdown)
         self._take_reactor_lock()
+        fastpath.install(self.reactor)
         self._state = "running"
 
     def _after_attached_shutdown(self) -> None:
@@ -512,6 +516,7 @@ class Hub:
             self._state = "stopped"
             leftovers = list(self._tasks)
         self._kill_leftovers(leftovers)
+        fastpath.uninstall(self.reactor)
         self._give_up_reactor_lock()
 
     def stop(self) -> None:
@@ -544,6 +549,7 @@ class Hub:
         if self._stop_requested:
             reactor.callWhenRunning(self._stop_reactor)
         self._take_reactor_lock()
+        fastpath.install(reactor)
         self._state = "running"
         try:
             reactor.run(installSignalHandlers=install_signal_handlers)
@@ -552,6 +558,7 @@ class Hub:
                 self._state = "stopped"
                 leftovers = list(self._tasks)
             self._kill_leftovers(leftovers)
+            fastpath.uninstall(reactor)
             self._give_up_reactor_lock()
 
     # -- the reactor lock: other threads' brief turns at reactor-owned sockets ----------------------

@@ -21,8 +21,8 @@ from twisted.internet.interfaces import IHandshakeListener, IPushProducer
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from greenpsyco.wire import fastpath, ops, tls
 from greenpsyco.wire import messages as m
-from greenpsyco.wire import ops, tls
 from greenpsyco.wire.conninfo import ConnectParams, HostAttempt, resolve
 from greenpsyco.wire.errors import (
     TLS_EOF_MESSAGE,
@@ -60,6 +60,7 @@ class _Transport(protocol.Protocol):
         self.lost = False
         self.handshake_done = False
         self.tcp_reason: Failure | None = None
+        self.fastpath: tuple[Any, int] | None = None  # (selectable, fd) registered with fastpath
 
     def handshakeCompleted(self) -> None:
         self.handshake_done = True
@@ -83,6 +84,8 @@ class _Transport(protocol.Protocol):
         return self.transport
 
     def connectionMade(self) -> None:
+        fd = fastpath.register(self.transport)
+        self.fastpath = (self.transport, fd) if fd >= 0 else None
         self.pump.connection_made(self)
 
     def dataReceived(self, data: bytes) -> None:
@@ -90,6 +93,9 @@ class _Transport(protocol.Protocol):
 
     def connectionLost(self, reason: Failure = protocol.connectionDone) -> None:
         self.lost = True
+        if self.fastpath is not None:
+            fastpath.unregister(*self.fastpath)
+            self.fastpath = None
         self.pump.connection_lost(self, reason)
 
 
