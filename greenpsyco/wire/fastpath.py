@@ -4,7 +4,7 @@ Twisted's ``EPollReactor.doPoll`` hands every event to ``log.callWithLogger``, w
 selectable for its log prefix and pushes a logging context twice (``context.callWithContext``), and
 then to ``_doReadOrWrite``. For a database socket whose answer just arrived that dispatch costs about
 as much as parsing the answer: measured on one CPU over a Unix socket, a cooperative ``SELECT 1`` took
-14.6 µs of CPU with it and 12.7 µs without it (``python -m bench.driver.coop_dispatch``).
+14.8 µs of CPU with it and 12.6 µs without it (``python -m bench.driver.placement --cooperative``).
 
 While the hub runs the reactor, its ``doIteration`` is :func:`_poll`: the same loop as ``doPoll``,
 except that a plain "readable" event (``EPOLLIN`` alone) on a socket registered here goes straight to

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,3 +60,29 @@ def test_replayed_socket_micro_benchmark_runs() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines[1:]] == ["select1", "params", "fetch"]
+
+
+def test_placement_tool_runs_in_both_modes() -> None:
+    """bench.driver.placement prints one row per placement; with --cooperative it compares greenpsyco's
+    blocking and cooperative modes (with and without the short dispatch path)."""
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("bench.driver.placement needs two CPUs")
+    for extra, columns in (([], 2), (["--cooperative"], 3)):
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.driver.placement", "--rounds", "1", "--count", "50", *extra],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+        _header, *placements = rows
+        assert [row.split(" | ")[0] for row in placements] == [
+            "| same CPU",
+            "| different CPUs",
+            "| the scheduler's choice",
+        ]
+        # placement, one cell per client, one ratio cell per client after the first
+        assert all(row.count(" | ") == 2 * columns - 1 for row in rows)
+        assert all(row.count("/s, ") == columns for row in placements)
