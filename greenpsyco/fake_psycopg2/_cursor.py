@@ -159,7 +159,10 @@ class cursor:
         conn = self.connection
         if self.closed or conn.closed:
             conn = self._check()  # which raises
-        with conn._lock:
+        lock = conn._lock._lock  # `with conn._lock:`, without its three Python-level calls
+        if not lock.acquire(False):
+            conn._lock.acquire()  # held elsewhere: wait (cooperatively in a request greenlet)
+        try:
             if self.name is not None:
                 self._declare(query, vars)
                 return
@@ -173,6 +176,8 @@ class cursor:
             if vars is not None:
                 sql = interpolate(sql, vars, conn, cursor=self, method="execute")
             self._execute(sql)
+        finally:
+            lock.release()
 
     def _execute(
         self, sql: bytes, *, copy_source: Iterable[bytes] | None = None, copy_sink: Any = None
