@@ -46,6 +46,14 @@ T = TypeVar("T")
 DRAIN_TIMEOUT = 5.0  # how long a cancelled query may take to end before the connection is dropped
 
 
+def _wrong_context() -> InterfaceMisuse:
+    return InterfaceMisuse(
+        "this connection was opened in a request greenlet of the hub thread; in that thread use it "
+        "only in a request greenlet of the running hub (not in a reactor callback, nor once the hub "
+        "has stopped)"
+    )
+
+
 class _Waiter:
     """One request greenlet waiting for one operation: the Twisted driver calls :meth:`notify` (in the
     hub greenlet, usually), which switches straight back to the waiting greenlet - no Deferred."""
@@ -171,11 +179,7 @@ class GreenConnection:
 
     def _check_context(self) -> None:
         if hub.mode() != "cooperative":
-            raise InterfaceMisuse(
-                "this connection was opened in a request greenlet of the hub thread; in that thread use it "
-                "only in a request greenlet of the running hub (not in a reactor callback, nor once the hub "
-                "has stopped)"
-            )
+            raise _wrong_context()
 
     def _in_other_thread(self) -> bool:
         if os.getpid() != self._pid:
@@ -209,18 +213,15 @@ class GreenConnection:
 
         Call from: a request greenlet of the hub's thread.
         """
-        try:
-            self._check_context()
-        except BaseException:
+        running = hub.request_hub()
+        if running is None:
             if op is not None:
                 op.close()
-            raise
-        running = hub.get_hub()
-        assert running is not None
+            raise _wrong_context()
         waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
-
-        def start() -> None:
-            # Under the reactor lock: another thread may be taking a turn at this connection.
+        # running.call_exclusive(), as it goes in the hub's thread: under the reactor lock, since
+        # another thread may be taking a turn at this connection.
+        with running._reactor_lock:
             if self._owner is not None:
                 if op is not None:
                     op.close()
@@ -236,8 +237,6 @@ class GreenConnection:
                 self._conn.query_direct(sql, waiter.notify)
             else:
                 self._conn.run_direct(op, waiter.notify)
-
-        running.call_exclusive(start)
         try:
             if not waiter.done:
                 try:

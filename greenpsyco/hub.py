@@ -215,6 +215,20 @@ def mode() -> Mode:
     return "cooperative"
 
 
+def request_hub() -> Hub | None:
+    """The running hub if the caller is one of its request greenlets (:func:`mode` is "cooperative"),
+    else None: the mode check and the hub in one call, for the per-query path.
+
+    Call from: anywhere (any thread, any greenlet).
+    """
+    hub = _hub
+    if hub is None or hub._state != "running" or hub.thread_id != threading.get_ident():
+        return None
+    if greenlet.getcurrent() is hub.greenlet:
+        return None
+    return hub
+
+
 def current_task() -> GreenTask[Any] | None:
     """The :class:`GreenTask` whose greenlet is running, or None (hub greenlet, other greenlets/threads).
 
