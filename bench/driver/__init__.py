@@ -11,8 +11,8 @@ import argparse
 from typing import Any
 
 from bench.driver import clients as c
+from bench.driver import pinning, report
 from bench.driver import plots as _plots
-from bench.driver import report
 from bench.driver import workloads as w
 from bench.driver.runner import Plan
 from bench.driver.runner import run as run_plan
@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--client", action="append", choices=[k.name for k in c.CLIENTS], help="only these clients"
     )
     parser.add_argument("--transport", action="append", choices=("tcp", "unix"), help="only these")
+    parser.add_argument(
+        "--placement",
+        choices=pinning.PLACEMENTS,
+        default="apart",
+        help="CPU placement of client and server (default apart: bench.driver.pinning)",
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -44,7 +50,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     copy_rounds = min(rounds, args.copy_rounds or (1 if quick else 3))
     wanted = set(args.client or [k.name for k in c.CLIENTS]) | {c.BASELINE}
     kinds = [k for k in c.CLIENTS if k.name in wanted and k.available()]
-    with ThrowawayCluster(extensions=(), ssl=False) as server:
+    cluster = ThrowawayCluster(extensions=(), ssl=False)
+    with cluster as server:
         targets = [
             c.Target(
                 label,
@@ -61,7 +68,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         server_version = probe.info.parameter_status("server_version")
         probe.close()
         try:
-            collected = run_plan(plan)
+            with pinning.placed(getattr(args, "placement", "apart"), cluster.pid) as placement:
+                collected = run_plan(plan)
         finally:
             from bench.driver.hubthread import HubThread
 
@@ -77,6 +85,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "clients": [k.name for k in kinds],
             "transports": [t.label for t in targets],
             "cooperative": COOPERATIVE_NOTE,
+            "placement": placement,
         },
         "results": rows,
         "targets": report.targets(rows),

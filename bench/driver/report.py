@@ -114,7 +114,8 @@ def markdown(section: dict[str, Any]) -> str:
         f"{machine['python']}; PostgreSQL {env['postgresql']}; {versions}.\n",
         f"Medians of {config['rounds']} alternating rounds (COPY: {config['copy_rounds']}); "
         "rate = operations per second, CPU = client CPU (user+sys of the benchmark process) per "
-        f"operation; ratios are to psycopg2 in the same run. {config['cooperative']}\n",
+        f"operation; ratios are to psycopg2 in the same run. {config['cooperative']} "
+        f"Placement: {config.get('placement', 'no CPU pinning')}.\n",
     ]
     rows = section["results"]
     clients = list(dict.fromkeys(r["client"] for r in rows))

@@ -30,6 +30,12 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "results.json").read_text())
     section = data["suites"]["driver"]
     assert section["config"]["quick"] is True
+    placement = section["config"]["placement"]  # the default, "apart" (bench.driver.pinning)
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert "benchmark process pinned to CPU" in placement
+        assert "the server (postmaster and every backend) to CPU" in placement
+    else:
+        assert placement.startswith("no CPU pinning")
     assert {"date", "machine", "versions", "postgresql"} <= set(section["environment"])
     seen = {(row["measure"], row["transport"], row["client"]) for row in section["results"]}
     for measure in ("select1", "params", "fetch", "executemany", "connect", "copy_out", "copy_in"):
@@ -42,6 +48,7 @@ def test_quick_run_writes_results(tmp_path: Path) -> None:
     assert section["targets"]
     markdown = (tmp_path / "results.md").read_text()
     assert "## Driver benchmark" in markdown
+    assert f"Placement: {placement}." in markdown
     assert "| tcp |" in markdown
     if importlib.util.find_spec("matplotlib") is not None:
         assert (tmp_path / "driver_rate_ratios.png").stat().st_size > 0
