@@ -50,7 +50,11 @@ class Notify:
 
 
 class Column:
-    """One entry of ``cursor.description``: the 7 DB-API items plus ``table_oid`` and ``table_column``."""
+    """One entry of ``cursor.description``: the 7 DB-API items plus ``table_oid`` and ``table_column``.
+
+    Read-only, as psycopg2's are ("readonly attribute"): the cursor shares one list of Columns between
+    every result of the same shape.
+    """
 
     __slots__ = (
         "display_size",
@@ -63,6 +67,26 @@ class Column:
         "table_oid",
         "type_code",
     )
+    _FIELDS = (
+        "name",
+        "type_code",
+        "display_size",
+        "internal_size",
+        "precision",
+        "scale",
+        "null_ok",
+        "table_oid",
+        "table_column",
+    )
+    name: str | None
+    type_code: int | None
+    display_size: int | None
+    internal_size: int | None
+    precision: int | None
+    scale: int | None
+    null_ok: bool | None
+    table_oid: int | None
+    table_column: int | None
 
     def __init__(
         self,
@@ -76,15 +100,24 @@ class Column:
         table_oid: int | None = None,
         table_column: int | None = None,
     ) -> None:
-        self.name = name
-        self.type_code = type_code
-        self.display_size = display_size
-        self.internal_size = internal_size
-        self.precision = precision
-        self.scale = scale
-        self.null_ok = null_ok
-        self.table_oid = table_oid
-        self.table_column = table_column
+        init = object.__setattr__
+        init(self, "name", name)
+        init(self, "type_code", type_code)
+        init(self, "display_size", display_size)
+        init(self, "internal_size", internal_size)
+        init(self, "precision", precision)
+        init(self, "scale", scale)
+        init(self, "null_ok", null_ok)
+        init(self, "table_oid", table_oid)
+        init(self, "table_column", table_column)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in Column.__slots__:
+            raise AttributeError("readonly attribute")
+        raise AttributeError(f"'psycopg2.extensions.Column' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        self.__setattr__(name, None)
 
     def _items(self) -> tuple[Any, ...]:
         return (
@@ -119,12 +152,19 @@ class Column:
     def __repr__(self) -> str:
         return f"Column(name={self.name!r}, type_code={self.type_code!r})"
 
-    def __getstate__(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
+    def __getstate__(self) -> tuple[Any, ...]:
+        # psycopg2's state is the 7 DB-API items: a pickled Column loses table_oid and table_column.
+        return self._items()
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        for name, value in state.items():
-            setattr(self, name, value)
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        if not isinstance(state, tuple):
+            raise TypeError("state is not a tuple")
+        # as psycopg2: the fields the state leaves out keep their values (None on a new Column)
+        for index, name in enumerate(Column._FIELDS):
+            if index < len(state):
+                object.__setattr__(self, name, state[index])
+            elif not hasattr(self, name):  # made by copy/pickle without __init__
+                object.__setattr__(self, name, None)
 
 
 _XID_STRING = re.compile(r"^(\d+)_([^_]*)_([^_]*)$")

@@ -240,3 +240,46 @@ def test_registry_edits_between_results_of_one_shape_are_seen(dsn: str) -> None:
         return seen
 
     compare(scenario, dsn)
+
+
+def test_description_columns_are_read_only_and_copy_like_psycopg2s(dsn: str) -> None:
+    import copy
+
+    def scenario(pg: Any, dsn: str) -> list[Any]:
+        conn = pg.connect(dsn)
+        cur = conn.cursor()
+        cur.execute("CREATE TEMP TABLE cols (a int, b text)")
+        cur.execute("SELECT a, b FROM cols")
+        column = cur.description[0]
+
+        def assign(name: str) -> Any:
+            return outcome(lambda: setattr(column, name, "changed"))
+
+        def delete(name: str) -> Any:
+            return outcome(lambda: delattr(column, name))
+
+        seen: list[Any] = [assign("name"), assign("type_code"), assign("table_oid"), assign("nonsense")]
+        seen += [delete("name"), delete("null_ok")]
+        other = conn.cursor()
+        other.execute("SELECT a, b FROM cols")  # the same result shape: must be unchanged by the above
+        seen.append([(c.name, c.type_code, c.internal_size) for c in other.description])
+        # copy uses the pickle protocol (__reduce_ex__, __getstate__, __setstate__) without looking the class
+        # up by name, which would find the real psycopg2's Column beside the fake one in this process
+        for clone in (copy.copy(column), copy.deepcopy(column)):
+            seen.append(
+                (tuple(clone), clone.name, clone.table_oid is None, clone.table_column, clone == column)
+            )
+        blank = pg.extensions.Column()
+        seen.append(outcome(lambda: blank.__setstate__({"name": "x"})))
+        blank.__setstate__(("x", 25, None, None, None, None, True, 7, 2))
+        seen.append((tuple(blank), blank.table_oid, blank.table_column))
+        short = pg.extensions.Column()
+        short.__setstate__(("y",))
+        seen.append((tuple(short), short.table_oid))
+        kept = pg.extensions.Column(name="a", type_code=3, table_oid=5)
+        kept.__setstate__(("b",))
+        seen.append((tuple(kept), kept.table_oid))
+        conn.close()
+        return seen
+
+    compare(scenario, dsn)
