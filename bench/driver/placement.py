@@ -83,7 +83,8 @@ def _cooperative(short_path: bool) -> Runner:
     def batch(dsn: str, placement: Placement, count: int) -> tuple[float, float]:
         reactor = shared.hub.reactor
         if short_path:
-            assert fastpath.install(reactor), "the hub's reactor cannot take the short path"
+            if not fastpath.install(reactor):
+                raise RuntimeError("the hub's reactor cannot take the short path (not Twisted's epoll)")
         else:
             fastpath.uninstall(reactor)
         try:
