@@ -46,14 +46,6 @@ T = TypeVar("T")
 DRAIN_TIMEOUT = 5.0  # how long a cancelled query may take to end before the connection is dropped
 
 
-def _wrong_context() -> InterfaceMisuse:
-    return InterfaceMisuse(
-        "this connection was opened in a request greenlet of the hub thread; in that thread use it "
-        "only in a request greenlet of the running hub (not in a reactor callback, nor once the hub "
-        "has stopped)"
-    )
-
-
 class _Waiter:
     """One request greenlet waiting for one operation: the Twisted driver calls :meth:`notify` (in the
     hub greenlet, usually), which switches straight back to the waiting greenlet - no Deferred."""
@@ -177,9 +169,19 @@ class GreenConnection:
 
     # -- operations (request greenlet, or another thread) ----------------------------------------
 
-    def _check_context(self) -> None:
-        if hub.mode() != "cooperative":
-            raise _wrong_context()
+    def _running_hub(self) -> hub.Hub:
+        """The running hub whose request greenlet calls: the only place a cooperative operation may run.
+
+        Call from: a request greenlet of the hub's thread (anywhere else it raises InterfaceMisuse).
+        """
+        running = hub.request_hub()
+        if running is None:
+            raise InterfaceMisuse(
+                "this connection was opened in a request greenlet of the hub thread; in that thread use it "
+                "only in a request greenlet of the running hub (not in a reactor callback, nor once the hub "
+                "has stopped)"
+            )
+        return running
 
     def _in_other_thread(self) -> bool:
         if os.getpid() != self._pid:
@@ -213,11 +215,12 @@ class GreenConnection:
 
         Call from: a request greenlet of the hub's thread.
         """
-        running = hub.request_hub()
-        if running is None:
+        try:
+            running = self._running_hub()
+        except InterfaceMisuse:
             if op is not None:
                 op.close()
-            raise _wrong_context()
+            raise
         waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
         # running.call_exclusive(), as it goes in the hub's thread: under the reactor lock, since
         # another thread may be taking a turn at this connection.
@@ -271,7 +274,7 @@ class GreenConnection:
         operation can start (:meth:`run` refuses, as with any operation in flight). The pool sends
         its reset of a returned session this way, so the request returning it does not wait a round trip.
         """
-        self._check_context()
+        self._running_hub()
 
         def start() -> None:
             # Under the reactor lock: another thread may be taking a turn at this connection.
@@ -289,9 +292,7 @@ class GreenConnection:
         if ahead is None:
             return
         if not ahead.done:
-            self._check_context()
-            running = hub.get_hub()
-            assert running is not None
+            running = self._running_hub()
             waiter = ahead.waiter = _Waiter(greenlet.getcurrent(), running.greenlet, running.reactor)
             try:
                 waiter.wait()

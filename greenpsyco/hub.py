@@ -199,6 +199,14 @@ def start_hub(reactor: Any = None, *, shutdown_timeout: float = 10.0) -> Hub:
     return Hub(reactor, shutdown_timeout=shutdown_timeout)
 
 
+def _running_here() -> Hub | None:
+    """This process's hub if it is running in the calling thread, else None."""
+    hub = _hub
+    if hub is None or hub._state != "running" or hub.thread_id != threading.get_ident():
+        return None
+    return hub
+
+
 def mode() -> Mode:
     """Which I/O a database call made here must use (DESIGN.md section 3; see the module docstring).
 
@@ -207,8 +215,8 @@ def mode() -> Mode:
 
     Call from: anywhere (any thread, any greenlet).
     """
-    hub = _hub
-    if hub is None or hub._state != "running" or hub.thread_id != threading.get_ident():
+    hub = _running_here()
+    if hub is None:
         return "blocking"
     if greenlet.getcurrent() is hub.greenlet:
         return "hub"
@@ -221,10 +229,8 @@ def request_hub() -> Hub | None:
 
     Call from: anywhere (any thread, any greenlet).
     """
-    hub = _hub
-    if hub is None or hub._state != "running" or hub.thread_id != threading.get_ident():
-        return None
-    if greenlet.getcurrent() is hub.greenlet:
+    hub = _running_here()
+    if hub is None or greenlet.getcurrent() is hub.greenlet:
         return None
     return hub
 
