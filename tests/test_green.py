@@ -5,7 +5,6 @@ Each scenario runs in a fresh interpreter (the reactor runs once per process).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
@@ -13,20 +12,7 @@ import textwrap
 import pytest
 
 from greenpsyco.testing import TestServer
-
-
-def run_scenario(dsn: str, body: str) -> dict[str, object]:
-    code = textwrap.dedent(
-        """
-        import json, time
-        import greenpsyco.fake_psycopg2 as psycopg2
-        from greenpsyco import hub
-        DSN = {dsn!r}
-        """
-    ).format(dsn=dsn) + textwrap.dedent(body)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+from tests.hub_scenarios import run_scenario
 
 
 @pytest.fixture

@@ -6,11 +6,8 @@ time over a socket pair; the scenario runs a real hub in a fresh interpreter aga
 
 from __future__ import annotations
 
-import json
+import contextlib
 import socket
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +19,7 @@ from twisted.python import failure, log
 
 from greenpsyco.testing import TestServer
 from greenpsyco.wire import fastpath
+from tests.hub_scenarios import run_scenario
 
 
 class _Reader(abstract.FileDescriptor):
@@ -91,6 +89,16 @@ def _reader(reactor: EPollReactor, sock: socket.socket, outcome: Any = None) -> 
     return reader
 
 
+@contextlib.contextmanager
+def _registered(selectable: Any) -> Iterator[int]:
+    """``selectable`` registered with fastpath for the block; yields its fd."""
+    fd = fastpath.register(selectable)
+    try:
+        yield fd
+    finally:
+        fastpath.unregister(selectable, fd)
+
+
 def test_install_replaces_do_iteration_and_uninstall_gives_it_back(reactor: EPollReactor) -> None:
     assert not fastpath.installed(reactor)
     assert fastpath.install(reactor)
@@ -121,8 +129,7 @@ def test_a_registered_socket_is_read_without_the_logging_context(
 ) -> None:
     left, right = pair
     reader = _reader(reactor, left)
-    fd = fastpath.register(reader)
-    try:
+    with _registered(reader) as fd:
         assert fd == left.fileno()
         fastpath.install(reactor)
         right.send(b"ready")
@@ -130,8 +137,6 @@ def test_a_registered_socket_is_read_without_the_logging_context(
         assert reader.received == [b"ready"]
         assert reader.prefix_asked == 0
         assert reader.lost == []
-    finally:
-        fastpath.unregister(reader, fd)
 
 
 def test_an_unregistered_socket_takes_twisteds_path(
@@ -152,16 +157,13 @@ def test_a_stale_registration_for_a_reused_fd_is_ignored(
     left, right = pair
     reader = _reader(reactor, left)
     stale = _Reader(left, reactor)  # registered under the same fd, but not the reactor's selectable
-    fd = fastpath.register(stale)
-    try:
+    with _registered(stale):
         fastpath.install(reactor)
         right.send(b"x")
         reactor.doIteration(1)
         assert reader.received == [b"x"]
         assert reader.prefix_asked == 1
         assert stale.received == []
-    finally:
-        fastpath.unregister(stale, fd)
 
 
 def test_a_returned_reason_disconnects_as_twisted_would(
@@ -169,16 +171,13 @@ def test_a_returned_reason_disconnects_as_twisted_would(
 ) -> None:
     left, right = pair
     reader = _reader(reactor, left, outcome=main.CONNECTION_DONE)
-    fd = fastpath.register(reader)
-    try:
+    with _registered(reader):
         fastpath.install(reactor)
         right.send(b"bye")
         reactor.doIteration(1)
         assert len(reader.lost) == 1
         assert reader.lost[0].check(main.CONNECTION_DONE.__class__)
         assert left.fileno() not in reactor._selectables
-    finally:
-        fastpath.unregister(reader, fd)
 
 
 def test_an_exception_in_doread_is_logged_and_disconnects(
@@ -186,19 +185,18 @@ def test_an_exception_in_doread_is_logged_and_disconnects(
 ) -> None:
     left, right = pair
     reader = _reader(reactor, left, outcome=ValueError("boom in doRead"))
-    fd = fastpath.register(reader)
     try:
-        fastpath.install(reactor)
-        right.send(b"x")
-        reactor.doIteration(1)
-        assert len(reader.lost) == 1
-        assert reader.lost[0].check(ValueError)
-        errors = [event for event in logged if event.get("isError")]
-        assert len(errors) == 1
-        assert errors[0]["failure"].check(ValueError)
-        assert "boom in doRead" in str(errors[0]["failure"].value)
+        with _registered(reader):
+            fastpath.install(reactor)
+            right.send(b"x")
+            reactor.doIteration(1)
+            assert len(reader.lost) == 1
+            assert reader.lost[0].check(ValueError)
+            errors = [event for event in logged if event.get("isError")]
+            assert len(errors) == 1
+            assert errors[0]["failure"].check(ValueError)
+            assert "boom in doRead" in str(errors[0]["failure"].value)
     finally:
-        fastpath.unregister(reader, fd)
         for event in logged:  # handled here: keep trial-style error observers quiet
             if event.get("isError"):
                 event["failure"].cleanFailure()
@@ -217,22 +215,6 @@ def test_register_refuses_a_selectable_without_a_descriptor() -> None:
     assert fastpath.registered_count() == count
 
 
-def _run_hub_scenario(dsn: str, body: str) -> dict[str, Any]:
-    code = textwrap.dedent(
-        """
-        import json
-        import greenpsyco.fake_psycopg2 as psycopg2
-        from greenpsyco import hub
-        from greenpsyco.wire import fastpath
-        from twisted.python import log
-        DSN = {dsn!r}
-        """
-    ).format(dsn=dsn) + textwrap.dedent(body)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-
 @pytest.mark.parametrize("transport", ["tcp", "tls", "unix"])
 def test_the_hub_reads_its_database_sockets_by_the_short_path(pg_server: TestServer, transport: str) -> None:
     dsn = {
@@ -240,10 +222,12 @@ def test_the_hub_reads_its_database_sockets_by_the_short_path(pg_server: TestSer
         "tls": pg_server.dsn(sslmode="require"),
         "unix": pg_server.dsn(unix=True),
     }[transport]
-    seen = _run_hub_scenario(
+    seen = run_scenario(
         dsn,
         """
         from select import EPOLLIN
+        from twisted.python import log
+        from greenpsyco.wire import fastpath
         slow = []
         original = log.callWithLogger
 
@@ -297,9 +281,11 @@ _ENDED_WHILE_IDLE = {
 
 @pytest.mark.parametrize("sslmode", ["disable", "require"])
 def test_a_session_the_server_ends_is_still_seen_by_the_hub(pg_server: TestServer, sslmode: str) -> None:
-    seen = _run_hub_scenario(
+    seen = run_scenario(
         pg_server.dsn(sslmode=sslmode),
         """
+        from greenpsyco.wire import fastpath
+
         def main():
             conn = psycopg2.connect(DSN)
             conn.autocommit = True
